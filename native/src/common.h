@@ -1,0 +1,31 @@
+/* Shared helpers for the N-API addon: every wrapper throws a JS Error whose
+ * `code` is the errno name and whose message names the operation. */
+#ifndef PPTPD_NATIVE_COMMON_H
+#define PPTPD_NATIVE_COMMON_H
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <errno.h>
+
+/* Throws an Error for `op` failing with `err`; always returns NULL so callers
+ * can `return throw_errno(env, "op", errno);`. */
+napi_value throw_errno(napi_env env, const char *op, int err);
+napi_value throw_type(napi_env env, const char *msg);
+
+/* Argument helpers: return 0 on success, or throw and return -1. */
+int arg_count(napi_env env, napi_callback_info info, size_t want, napi_value *argv, napi_value *self);
+int get_string(napi_env env, napi_value v, char *buf, size_t cap, const char *what);
+int get_int32(napi_env env, napi_value v, int32_t *out, const char *what);
+int get_uint32(napi_env env, napi_value v, uint32_t *out, const char *what);
+int get_buffer(napi_env env, napi_value v, void **data, size_t *len, const char *what);
+
+napi_value make_int(napi_env env, int64_t v);
+napi_value make_bool(napi_env env, int v);
+napi_value make_undefined(napi_env env);
+
+void export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn);
+
+/* Module registration hooks, one per source file. */
+void init_notify(napi_env env, napi_value exports);
+
+#endif
