@@ -4,7 +4,12 @@
       "target_name": "pptpd_native",
       "sources": [
         "src/addon.c",
-        "src/notify.c"
+        "src/notify.c",
+        "src/tun.c",
+        "src/ifconf.c",
+        "src/raw.c",
+        "src/poll.c",
+        "src/netns.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]

@@ -5,9 +5,87 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Functions the C addon exports; grows with native/src/*.c. */
+/** Opaque handle of a running fd poller (an N-API external). */
+export type PollerHandle = { readonly __brand: 'PollerHandle' };
+
+/**
+ * The process-wide receive arena shared by every poller (one per JS
+ * environment, created once). A batch's packets are valid only during the
+ * callback that announced them; the next batch overwrites them.
+ */
+export interface RxArena {
+  readonly data: Uint8Array; // slots × slotSize bytes
+  readonly offsets: Uint32Array; // per packet of the current batch
+  readonly lengths: Uint32Array;
+  readonly sources: Uint32Array; // IPv4 source as host-order uint32, 0 for TUN
+  readonly slots: number; // 64: most packets in one batch
+  readonly slotSize: number; // 2048: longer packets are dropped
+}
+
+/** Link counters from rtnetlink (IFLA_STATS64). */
+export interface NativeIfStats {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  rxErrors: number;
+  txErrors: number;
+  rxDropped: number;
+  txDropped: number;
+}
+
+/**
+ * Functions the C addon exports; grows with native/src/*.c. Failing system
+ * calls throw an Error with `code` = errno name (e.g. 'EBUSY'), `errno`,
+ * and `syscall` naming the operation; bad arguments throw TypeError.
+ */
 export interface NativeAddon {
   sdNotify(socketPath: string, message: string): boolean;
+
+  // tun.c — `name` exact ("ppp3") or a kernel template ("ppp%d": lowest free
+  // number, atomic). A taken exact name throws EBUSY. fd is O_NONBLOCK|O_CLOEXEC.
+  tunOpen(name: string, mtu?: number): { fd: number; name: string };
+  /** Closes a TUN/raw fd; stop its poller first. */
+  closeFd(fd: number): void;
+
+  // ifconf.c — ioctls on a fresh AF_INET socket in the calling thread's netns.
+  ifSetMtu(name: string, mtu: number): void;
+  /** Point-to-point: local address, peer address, netmask /32. */
+  ifSetAddrs(name: string, local: string, peer: string): void;
+  ifSetUp(name: string, up: boolean): void;
+  ifExists(name: string): boolean;
+  ifStats(name: string): NativeIfStats;
+
+  // raw.c — socket(AF_INET, SOCK_RAW, protocol), non-blocking, CLOEXEC, 4 MiB buffers.
+  rawOpen(protocol: number, bindAddress?: string): number;
+
+  // poll.c
+  rxArena(): RxArena;
+  /**
+   * Polls `fd` for readability with uv_poll and drains it into the shared
+   * arena, calling `callback(count)` once per batch (≤ slots packets), or
+   * `callback(0, error)` on a receive error (the poller stops itself after
+   * errors that mean the fd is dead, e.g. EBADFD). A throwing callback
+   * surfaces as process 'uncaughtException'.
+   */
+  pollerStart(fd: number, kind: 'raw' | 'tun', callback: (count: number, error?: NodeJS.ErrnoException) => void): PollerHandle;
+  /** Idempotent; the fd may be closed immediately after. */
+  pollerStop(handle: PollerHandle): void;
+  /**
+   * Raw socket (dests = host-order IPv4, one sendmmsg per 64 packets) or TUN
+   * (dests all 0, write() per packet). Returns how many packets from the
+   * start went out; stops at EAGAIN/ENOBUFS; another error throws when it
+   * hits the first packet, else the count before it is returned.
+   */
+  sendBatch(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, dests: Uint32Array, count: number): number;
+  /** Writes each packet to its own TUN fd; failed packets are dropped. Returns packets written. */
+  tunWriteBatch(arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, fds: Int32Array, count: number): number;
+
+  // netns.c — tests/tools only: moves the CALLING THREAD (not libuv's pool).
+  /** Enters the namespace at `path`; returns an fd of the previous one. */
+  netnsEnter(path: string): number;
+  /** Re-enters the namespace fd from netnsEnter and closes it. */
+  netnsReturn(fd: number): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

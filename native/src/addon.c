@@ -1,6 +1,8 @@
 /* Entry point and shared helpers of the pptpd native addon. */
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
 #include "common.h"
 
 static const char *errno_name(int err) {
@@ -14,13 +16,13 @@ static const char *errno_name(int err) {
     E(ESOCKTNOSUPPORT) E(EOPNOTSUPP) E(EPFNOSUPPORT) E(EAFNOSUPPORT)
     E(EADDRINUSE) E(EADDRNOTAVAIL) E(ENETDOWN) E(ENETUNREACH) E(ECONNRESET)
     E(ENOBUFS) E(EISCONN) E(ENOTCONN) E(ETIMEDOUT) E(ECONNREFUSED)
-    E(EHOSTUNREACH) E(EALREADY) E(EINPROGRESS)
+    E(EHOSTUNREACH) E(EALREADY) E(EINPROGRESS) E(EBADFD) E(EPROTO) E(ENOMSG)
 #undef E
     default: return "EUNKNOWN";
   }
 }
 
-napi_value throw_errno(napi_env env, const char *op, int err) {
+napi_value make_errno_error(napi_env env, const char *op, int err) {
   char msg[256];
   snprintf(msg, sizeof msg, "%s failed: %s (%s)", op, strerror(err), errno_name(err));
   napi_value m, c, e, o, n;
@@ -31,7 +33,11 @@ napi_value throw_errno(napi_env env, const char *op, int err) {
   napi_set_named_property(env, e, "syscall", o);
   napi_create_int32(env, err, &n);
   napi_set_named_property(env, e, "errno", n);
-  napi_throw(env, e);
+  return e;
+}
+
+napi_value throw_errno(napi_env env, const char *op, int err) {
+  napi_throw(env, make_errno_error(env, op, err));
   return NULL;
 }
 
@@ -44,7 +50,7 @@ int arg_count(napi_env env, napi_callback_info info, size_t want, napi_value *ar
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, self, NULL) != napi_ok) return -1;
   if (argc < want) {
-    char msg[64];
+    char msg[96];
     snprintf(msg, sizeof msg, "expected %zu arguments, got %zu", want, argc);
     throw_type(env, msg);
     return -1;
@@ -104,6 +110,35 @@ int get_buffer(napi_env env, napi_value v, void **data, size_t *len, const char 
   return -1;
 }
 
+int get_ipv4(napi_env env, napi_value v, uint32_t *out_be, const char *what) {
+  char buf[INET_ADDRSTRLEN + 1];
+  size_t len;
+  struct in_addr a;
+  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok ||
+      len >= sizeof buf - 1 || inet_pton(AF_INET, buf, &a) != 1) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be a dotted-quad IPv4 address", what);
+    throw_type(env, msg);
+    return -1;
+  }
+  *out_be = a.s_addr;
+  return 0;
+}
+
+int get_ifname(napi_env env, napi_value v, char *buf, const char *what) {
+  /* get_string wants room for one byte more than the longest accepted. */
+  char tmp[IFNAMSIZ + 1];
+  if (get_string(env, v, tmp, sizeof tmp, what)) return -1;
+  if (tmp[0] == '\0' || strchr(tmp, '/') != NULL) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be a non-empty interface name", what);
+    throw_type(env, msg);
+    return -1;
+  }
+  memcpy(buf, tmp, IFNAMSIZ);
+  return 0;
+}
+
 napi_value make_int(napi_env env, int64_t v) { napi_value r; napi_create_int64(env, v, &r); return r; }
 napi_value make_bool(napi_env env, int v) { napi_value r; napi_get_boolean(env, v != 0, &r); return r; }
 napi_value make_undefined(napi_env env) { napi_value r; napi_get_undefined(env, &r); return r; }
@@ -116,6 +151,11 @@ void export_fn(napi_env env, napi_value exports, const char *name, napi_callback
 
 static napi_value init(napi_env env, napi_value exports) {
   init_notify(env, exports);
+  init_tun(env, exports);
+  init_ifconf(env, exports);
+  init_raw(env, exports);
+  init_poll(env, exports);
+  init_netns(env, exports);
   return exports;
 }
 

@@ -22,10 +22,22 @@ int get_buffer(napi_env env, napi_value v, void **data, size_t *len, const char 
 napi_value make_int(napi_env env, int64_t v);
 napi_value make_bool(napi_env env, int v);
 napi_value make_undefined(napi_env env);
+/* Builds (without throwing) the same Error throw_errno would throw. */
+napi_value make_errno_error(napi_env env, const char *op, int err);
+/* Parses a dotted-quad IPv4 address into network byte order; throws a
+ * TypeError and returns -1 when it is not one. */
+int get_ipv4(napi_env env, napi_value v, uint32_t *out_be, const char *what);
+/* Interface name argument (< IFNAMSIZ bytes, non-empty). */
+int get_ifname(napi_env env, napi_value v, char *buf, const char *what);
 
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn);
 
 /* Module registration hooks, one per source file. */
 void init_notify(napi_env env, napi_value exports);
+void init_tun(napi_env env, napi_value exports);
+void init_ifconf(napi_env env, napi_value exports);
+void init_raw(napi_env env, napi_value exports);
+void init_poll(napi_env env, napi_value exports);
+void init_netns(napi_env env, napi_value exports);
 
 #endif

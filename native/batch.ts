@@ -1,0 +1,94 @@
+// Batches handed to onPackets callbacks, and the transmit queue behind
+// TunDevice.write / RawGreSocket.send.
+import { loadNative } from './index.js';
+
+/**
+ * Packets received in one wakeup. `data` is the process-wide receive arena:
+ * packet i is data[offsets[i] .. offsets[i] + lengths[i]), valid only until
+ * the callback returns (copy what must outlive it). `sources` holds the
+ * IPv4 source (host-order uint32) for raw sockets, 0 for TUN.
+ */
+export interface PacketBatch {
+  count: number;
+  data: Uint8Array;
+  offsets: Uint32Array;
+  lengths: Uint32Array;
+  sources: Uint32Array;
+}
+
+let shared: PacketBatch | undefined;
+
+/** The single batch object every poller callback fills in (count varies). */
+export function sharedBatch(): PacketBatch {
+  if (!shared) {
+    const a = loadNative().rxArena();
+    shared = { count: 0, data: a.data, offsets: a.offsets, lengths: a.lengths, sources: a.sources };
+  }
+  return shared;
+}
+
+/** Largest packet the receive arena holds; longer ones are dropped. */
+export function rxSlotSize(): number {
+  return loadNative().rxArena().slotSize;
+}
+
+export const TX_SLOTS = 64;
+export const TX_SLOT_SIZE = 2048;
+
+/**
+ * Packets waiting to be sent: one arena, packed back to back, with their
+ * targets (IPv4 uint32 for raw sockets, fds for TUN). Flushed by `flushFn`
+ * when full and once per event-loop turn (setImmediate), so a burst costs
+ * one native call, not one per packet.
+ */
+export class TxQueue<T extends Uint32Array<ArrayBuffer> | Int32Array<ArrayBuffer>> {
+  readonly data = new Uint8Array(TX_SLOTS * TX_SLOT_SIZE);
+  readonly offsets = new Uint32Array(TX_SLOTS);
+  readonly lengths = new Uint32Array(TX_SLOTS);
+  count = 0;
+  private used = 0;
+  private scheduled = false;
+  private readonly runFlush = (): void => {
+    this.scheduled = false;
+    this.flushFn(this);
+  };
+
+  constructor(
+    readonly targets: T,
+    private readonly flushFn: (q: TxQueue<T>) => void,
+  ) {}
+
+  /**
+   * Reserves `len` bytes for a packet to `target` and returns its offset in
+   * `data` (the caller fills it in place), or -1 if len is 0 or > a slot.
+   */
+  reserve(target: number, len: number): number {
+    if (len <= 0 || len > TX_SLOT_SIZE) return -1;
+    if (this.count === TX_SLOTS || this.used + len > this.data.length) this.flushFn(this);
+    const i = this.count++;
+    const off = this.used;
+    this.offsets[i] = off;
+    this.lengths[i] = len;
+    this.targets[i] = target;
+    this.used += len;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.runFlush);
+    }
+    return off;
+  }
+
+  /** Copies `pkt` in; false when it cannot be queued (empty or too big). */
+  push(target: number, pkt: Uint8Array): boolean {
+    const off = this.reserve(target, pkt.length);
+    if (off < 0) return false;
+    this.data.set(pkt, off);
+    return true;
+  }
+
+  /** Forgets every queued packet (after a flush). */
+  clear(): void {
+    this.count = 0;
+    this.used = 0;
+  }
+}

@@ -1,0 +1,133 @@
+// TUN interfaces named like pppd's (pppN), configured by ioctl, with
+// batched reads (one callback per wakeup) and writes (one native call per
+// event-loop turn for all devices).
+import { loadNative, type PollerHandle } from './index.js';
+import { rxSlotSize, sharedBatch, TxQueue, type PacketBatch } from './batch.js';
+
+export type { PacketBatch } from './batch.js';
+export { ipv4ToUint32, uint32ToIpv4 } from './ipv4.js';
+
+/** Packets the shared TUN write queue could not write (device gone/down). */
+export const tunTxCounters = { written: 0, dropped: 0 };
+
+function writeQueued(q: TxQueue<Int32Array<ArrayBuffer>>): void {
+  if (q.count > 0) {
+    const n = loadNative().tunWriteBatch(q.data, q.offsets, q.lengths, q.targets, q.count);
+    tunTxCounters.written += n;
+    tunTxCounters.dropped += q.count - n;
+  }
+  q.clear();
+}
+
+// One queue for every device: per-device arenas would cost 128 KiB a session.
+let tunQueue: TxQueue<Int32Array<ArrayBuffer>> | undefined;
+function queue(): TxQueue<Int32Array<ArrayBuffer>> {
+  tunQueue ??= new TxQueue(new Int32Array(64), writeQueued);
+  return tunQueue;
+}
+
+const MAX_UNIT = 1 << 16;
+
+// Reads land in fixed arena slots; a bigger MTU would only produce drops.
+function checkMtu(mtu: number): void {
+  const slot = rxSlotSize();
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > slot) throw new RangeError(`mtu must be an integer in 68..${slot}`);
+}
+
+export class TunDevice {
+  /** Receive errors reported by the poller. */
+  rxErrors = 0;
+  lastError: Error | undefined;
+  private poller: PollerHandle | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly fd: number,
+    readonly name: string,
+  ) {}
+
+  /** Opens the TUN interface `name` exactly; throws EBUSY if the name is taken. */
+  static open(name: string, mtu?: number): TunDevice {
+    if (typeof name !== 'string' || name.includes('%')) throw new TypeError('name must be an exact interface name');
+    if (mtu !== undefined) checkMtu(mtu);
+    const r = loadNative().tunOpen(name, mtu);
+    return new TunDevice(r.fd, r.name);
+  }
+
+  /**
+   * Opens the lowest free `${prefix}N`, as pppd names its units. The kernel
+   * picks the number atomically (`ppp%d` template, under RTNL), so concurrent
+   * openers and kernel ppp units never collide. Names in `taken` (reserved by
+   * the caller but not yet created) are skipped.
+   */
+  static openLowestFree(prefix: 'ppp' = 'ppp', taken?: ReadonlySet<string>): TunDevice {
+    if (!/^[a-z]{1,8}$/.test(prefix)) throw new TypeError('prefix must be 1-8 lowercase letters');
+    const native = loadNative();
+    const held: TunDevice[] = [];
+    try {
+      for (let i = 0; i <= (taken?.size ?? 0) && i < MAX_UNIT; i++) {
+        const r = native.tunOpen(`${prefix}%d`);
+        const dev = new TunDevice(r.fd, r.name);
+        if (!taken?.has(dev.name)) return dev;
+        held.push(dev); // keep it so the kernel moves on to the next number
+      }
+      throw new Error(`no free ${prefix}N interface outside the taken set`);
+    } finally {
+      for (const d of held) d.close();
+    }
+  }
+
+  /** MTU, point-to-point addresses (/32) and up/down, by ioctl. */
+  configure(o: { mtu: number; local: string; peer: string; up: boolean }): void {
+    if (this.closed) throw new Error(`${this.name} is closed`);
+    checkMtu(o.mtu);
+    const native = loadNative();
+    native.ifSetMtu(this.name, o.mtu);
+    native.ifSetAddrs(this.name, o.local, o.peer);
+    native.ifSetUp(this.name, o.up);
+  }
+
+  /**
+   * Starts polling: `cb` gets each batch of IP packets the kernel routed to
+   * this interface. `onError` gets read errors (EBADFD when the interface was
+   * deleted under us; the poller then stops).
+   */
+  onPackets(cb: (batch: PacketBatch) => void, onError?: (err: Error) => void): void {
+    if (this.closed) throw new Error(`${this.name} is closed`);
+    if (this.poller) throw new Error(`${this.name} is already polling`);
+    const batch = sharedBatch();
+    this.poller = loadNative().pollerStart(this.fd, 'tun', (count, err) => {
+      if (err) {
+        this.rxErrors++;
+        this.lastError = err;
+        onError?.(err);
+        return;
+      }
+      batch.count = count;
+      cb(batch);
+    });
+  }
+
+  /** Queues one IP packet for the kernel; written on the next flush. */
+  write(pkt: Uint8Array): boolean {
+    if (this.closed) return false;
+    return queue().push(this.fd, pkt);
+  }
+
+  /** Writes every queued TUN packet (of all devices) now. */
+  flush(): void {
+    if (tunQueue) writeQueued(tunQueue);
+  }
+
+  /** Flushes, stops polling and closes the fd, which removes the interface. */
+  close(): void {
+    if (this.closed) return;
+    // Queued packets name this fd; write them before the number can be reused.
+    this.flush();
+    this.closed = true;
+    const native = loadNative();
+    if (this.poller) native.pollerStop(this.poller);
+    this.poller = undefined;
+    native.closeFd(this.fd);
+  }
+}
