@@ -1,0 +1,681 @@
+// One PPP link: phases Dead → Establish (LCP) → Authenticate → Network (CCP,
+// IPCP) → running, and Terminate. Owns framing (ACFC/PFC), the protocol
+// table, the MPPE codec on the userspace data path, and the guarantee that
+// onDown runs exactly once on every exit path. Frames in, frames and events
+// out; no I/O, time from the injected clock.
+import type { Logger } from 'pino';
+import type { SecretEntry } from '../auth/types.js';
+import { MppeCodec } from '../crypto/mppe.js';
+import { mppeStartKeys } from '../crypto/mppe-keys.js';
+import type { Clock, Timer } from '../util/clock.js';
+import { createAuthenticator, createPeerAuthenticator } from './auth/index.js';
+import type { Authenticator, AuthMethod, AuthOutcome, MppeKeyMaterial, PeerAuthenticator } from './auth/types.js';
+import { Ccp, requireMppeOption } from './ccp.js';
+import {
+  PROTO_CCP, PROTO_CHAP, PROTO_COMP, PROTO_IP, PROTO_IPCP, PROTO_LCP, PROTO_PAP,
+} from './constants.js';
+import { FSM_DEFAULTS, type FsmConfig } from './fsm.js';
+import { formatIp4, parseIp4 } from './ip4.js';
+import { Ipcp } from './ipcp.js';
+import { Lcp } from './lcp.js';
+import type {
+  LinkFactories, LinkHooks, LinkOptions, LinkPhase, LinkStats, LinkUpInfo, MppeCodecLike, MppeInfo, PppPolicy,
+} from './types.js';
+
+export type {
+  AuthMethod, LinkFactories, LinkHooks, LinkOptions, LinkPhase, LinkStats, LinkUpInfo, MppeCodecLike, MppeInfo, PppPolicy,
+};
+export { DEFAULT_PPP_POLICY } from './types.js';
+export type { MppePolicy } from './types.js';
+
+/** Minimum gap between two CCP Reset-Requests while one is unanswered. */
+const RESET_RETRY_MS = 1000;
+
+export interface LinkTuning {
+  /** FSM timers and counters (tests shorten them). */
+  fsm?: Partial<FsmConfig>;
+}
+
+export class PppLink {
+  phase: LinkPhase = 'dead';
+  readonly stats: LinkStats = { rxFrames: 0, txFrames: 0, rxIp: 0, txIp: 0, rxBytes: 0, txBytes: 0, dropped: 0 };
+  readonly lcp: Lcp;
+  ccp: Ccp | null = null;
+  ipcp: Ipcp | null = null;
+
+  private readonly policy: PppPolicy;
+  private readonly hooks: LinkHooks;
+  private readonly role: 'server' | 'client';
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly fsmCfg: FsmConfig;
+  private readonly factories: Required<LinkFactories>;
+  private auth: Authenticator | null = null;
+  private peerAuth: PeerAuthenticator | null = null;
+  private authTimer: Timer | null = null;
+  private authFinished = false;
+  private user = '';
+  private entry: SecretEntry | undefined;
+  private keys: MppeKeyMaterial | undefined;
+  private authMethodUsed: AuthMethod | 'none' = 'none';
+  private local = 0;
+  private peer = 0;
+  private codec: MppeCodecLike | null = null;
+  private mppe: MppeInfo | null = null;
+  private ccpSettled = false;
+  private ipcpOpen = false;
+  private mtu = 0;
+  private resetPending = false;
+  private lastResetAt = -Infinity;
+  // Re-entrancy: closes requested while a packet or timer is being handled
+  // run once it is done (FSM callbacks must not tear the FSM down mid-step).
+  private busy = 0;
+  private pending: { reason: string; immediate: boolean } | null = null;
+  private closeReason: string | null = null;
+  private ended = false;
+  // Data path scratch (userspace mode only, allocated when the link runs).
+  private rxBuf: Uint8Array | null = null;
+  private txIn: Uint8Array | null = null;
+  private txOut: Uint8Array | null = null;
+
+  constructor(private readonly o: LinkOptions & LinkTuning) {
+    this.policy = o.policy;
+    this.hooks = o.hooks;
+    this.role = o.role ?? 'server';
+    this.log = o.log.child({ component: 'ppp' });
+    const clock = o.clock;
+    // Every timer callback runs inside guard() so deferred closes happen.
+    this.clock = { now: () => clock.now(), setTimer: (ms, fn) => clock.setTimer(ms, () => this.guard(fn)) };
+    this.fsmCfg = { ...FSM_DEFAULTS, ...o.fsm };
+    this.factories = {
+      createAuthenticator: o.factories?.createAuthenticator ?? createAuthenticator,
+      createPeerAuthenticator: o.factories?.createPeerAuthenticator ?? createPeerAuthenticator,
+      createMppeCodec: o.factories?.createMppeCodec ?? ((p) => new MppeCodec(p)),
+      mppeStartKeys: o.factories?.mppeStartKeys ?? mppeStartKeys,
+    };
+    this.lcp = new Lcp(
+      {
+        role: this.role, auth: this.policy.auth, mru: this.policy.mru, echoInterval: this.policy.lcpEchoInterval,
+        echoFailure: this.policy.lcpEchoFailure, clock: this.clock, random: o.random, fsm: this.fsmCfg,
+      },
+      {
+        send: (p) => this.sendControl(PROTO_LCP, p),
+        up: () => this.lcpUp(),
+        down: () => this.lcpDown(),
+        finished: () => this.lcpFinished(),
+        fail: (r) => this.fail(r),
+        dead: (r) => this.finish(r),
+        protocolRejected: (proto) => this.protocolRejected(proto),
+      },
+    );
+  }
+
+  /** Lower layer up: LCP Up + Open. */
+  start(): void {
+    if (this.phase !== 'dead' || this.ended) return;
+    this.phase = 'establish';
+    this.guard(() => {
+      this.lcp.fsm.up();
+      this.lcp.fsm.open();
+    });
+  }
+
+  /** One PPP frame from the GRE payload; never throws. */
+  input(frame: Uint8Array): void {
+    this.stats.rxFrames++;
+    this.stats.rxBytes += frame.length;
+    if (this.ended || this.phase === 'dead') {
+      this.stats.dropped++;
+      return;
+    }
+    this.busy++;
+    try {
+      this.dispatch(frame);
+    } catch (e) {
+      // A bug, not bad input: keep the process alive, count it, say so.
+      this.stats.dropped++;
+      this.log.error({ err: e }, 'PPP input handler failed');
+    } finally {
+      this.busy--;
+      this.flush();
+    }
+  }
+
+  /** Administrative close: LCP Terminate-Request, then onDown(reason). */
+  close(reason: string): void {
+    if (this.ended) return;
+    if (this.busy > 0) {
+      this.pending ??= { reason, immediate: false };
+      return;
+    }
+    this.doClose(reason);
+  }
+
+  /** GRE/TCP gone: no packets, straight to onDown(reason). */
+  lowerDown(reason: string): void {
+    this.finish(reason);
+  }
+
+  // --- framing ---
+
+  private dispatch(f: Uint8Array): void {
+    const n = f.length;
+    let p = 0;
+    if (n >= 2 && f[0] === 0xff && f[1] === 0x03) p = 2; // be liberal: accept with or without
+    if (p >= n) return this.drop();
+    let proto = f[p];
+    if (proto & 1) {
+      p += 1; // compressed 1-byte protocol field
+    } else {
+      if (p + 2 > n) return this.drop();
+      proto = (proto << 8) | f[p + 1];
+      if (!(proto & 1)) return this.drop(); // RFC 1661: the last protocol octet is odd
+      p += 2;
+    }
+    switch (proto) {
+      case PROTO_COMP: return this.rxCompressed(f, p);
+      case PROTO_IP: return this.rxPlainIp(f, p);
+      case PROTO_LCP: return this.lcp.fsm.input(f.subarray(p));
+      case PROTO_PAP:
+      case PROTO_CHAP:
+        if (this.auth && this.auth.protocol === proto) return this.auth.input(f.subarray(p));
+        if (this.peerAuth && this.peerAuth.protocol === proto) return this.peerAuth.input(f.subarray(p));
+        return this.drop();
+      case PROTO_CCP:
+        if (!this.policy.mppe) return this.protocolReject(proto, f, p); // nomppe: no CCP at all
+        if (this.ccp && this.inNetwork()) return this.ccp.fsm.input(f.subarray(p));
+        return this.drop(); // NCP packets before the network phase are discarded
+      case PROTO_IPCP:
+        if (this.ipcp && this.inNetwork()) return this.ipcp.fsm.input(f.subarray(p));
+        return this.drop();
+      default:
+        // IPV6CP, IPv6 and everything else: Protocol-Reject (in LCP Opened).
+        return this.protocolReject(proto, f, p);
+    }
+  }
+
+  private inNetwork(): boolean {
+    return this.phase === 'network' || this.phase === 'running';
+  }
+
+  private drop(): void {
+    this.stats.dropped++;
+  }
+
+  private protocolReject(proto: number, f: Uint8Array, p: number): void {
+    if (!this.lcp.protocolReject(proto, f, p, f.length)) this.drop();
+  }
+
+  /** Header: FF 03 unless ACFC, 1-byte protocol for data if PFC. Control frames stay uncompressed. */
+  private writeHeader(buf: Uint8Array, proto: number): number {
+    let h = 0;
+    if (!this.lcp.peerAcfc) {
+      buf[h++] = 0xff;
+      buf[h++] = 0x03;
+    }
+    if (this.lcp.peerPfc && proto < 0x100) {
+      buf[h++] = proto;
+    } else {
+      buf[h++] = proto >>> 8;
+      buf[h++] = proto & 0xff;
+    }
+    return h;
+  }
+
+  private sendControl(proto: number, packet: Uint8Array): void {
+    const frame = new Uint8Array(4 + packet.length);
+    frame[0] = 0xff;
+    frame[1] = 0x03;
+    frame[2] = proto >>> 8;
+    frame[3] = proto & 0xff;
+    frame.set(packet, 4);
+    this.emit(frame);
+  }
+
+  private emit(frame: Uint8Array): void {
+    if (this.ended) return;
+    this.stats.txFrames++;
+    this.stats.txBytes += frame.length;
+    this.hooks.send(frame);
+  }
+
+  // --- data path ---
+
+  private allocScratch(): void {
+    if (this.rxBuf || this.o.dataMode !== 'userspace') return;
+    const rxMax = Math.max(this.lcp.ourMru, this.policy.mru) + 8;
+    this.rxBuf = new Uint8Array(rxMax);
+    this.txIn = new Uint8Array(this.mtu + 2);
+    this.txOut = new Uint8Array(this.mtu + 8);
+  }
+
+  private rxCompressed(f: Uint8Array, p: number): void {
+    const codec = this.codec;
+    const out = this.rxBuf;
+    if (this.phase !== 'running' || !codec || !out) return this.drop();
+    if (f.length - p - 1 > out.length) return this.drop();
+    const len = codec.decrypt(f.subarray(p), out, 0);
+    if (len < 0) {
+      this.drop();
+      if (codec.needsReset) this.requestReset();
+      return;
+    }
+    this.resetPending = false;
+    if (len < 2 || out[0] !== 0x00 || out[1] !== 0x21) return this.drop(); // only IPv4 inside MPPE
+    this.stats.rxIp++;
+    this.hooks.onIp?.(out.subarray(2, len));
+  }
+
+  private rxPlainIp(f: Uint8Array, p: number): void {
+    // Unencrypted IP is only acceptable when no MPPE was negotiated.
+    if (this.phase !== 'running' || this.mppe || this.o.dataMode !== 'userspace') return this.drop();
+    this.stats.rxIp++;
+    this.hooks.onIp?.(f.subarray(p));
+  }
+
+  private requestReset(): void {
+    const now = this.clock.now();
+    if (this.resetPending && now - this.lastResetAt < RESET_RETRY_MS) return;
+    this.resetPending = true;
+    this.lastResetAt = now;
+    this.ccp?.sendResetRequest();
+  }
+
+  /** Userspace mode: encrypt with MPPE (if negotiated) and send. */
+  sendIp(packet: Uint8Array): void {
+    const n = packet.length;
+    const out = this.txOut;
+    if (this.ended || this.phase !== 'running' || !out || n === 0 || n > this.mtu) {
+      this.stats.dropped++;
+      return;
+    }
+    let len: number;
+    if (this.codec) {
+      const input = this.txIn!;
+      input[0] = 0x00;
+      input[1] = 0x21;
+      input.set(packet, 2);
+      const h = this.writeHeader(out, PROTO_COMP);
+      len = h + this.codec.encrypt(input.subarray(0, n + 2), out, h);
+    } else if (this.mppe) {
+      this.stats.dropped++; // kernel keys but userspace send: cannot happen, refuse to leak plaintext
+      return;
+    } else {
+      const h = this.writeHeader(out, PROTO_IP);
+      out.set(packet, h);
+      len = h + n;
+    }
+    this.stats.txIp++;
+    this.emit(out.subarray(0, len));
+  }
+
+  // --- phases ---
+
+  private lcpUp(): void {
+    if (this.ended || this.closeReason !== null) return;
+    if (this.role === 'server') {
+      const method = this.lcp.authMethod;
+      if (method) return this.startAuth(method);
+      this.authMethodUsed = 'none';
+      this.authFinished = true;
+      return this.enterNetwork();
+    }
+    const method = this.lcp.peerAuth;
+    if (method) return this.startPeerAuth(method);
+    this.user = this.o.credentials?.user ?? '';
+    this.authFinished = true;
+    this.enterNetwork();
+  }
+
+  private lcpDown(): void {
+    this.stopNcps();
+    if (this.closeReason !== null || this.ended) return; // our own close: wait for Terminate-Ack
+    const fsm = this.lcp.fsm;
+    // Peer's Terminate-Request (the Terminate-Ack goes out in this same step)
+    // or a restart of LCP negotiation: this link is over.
+    const reason = fsm.state === 'stopping'
+      ? `peer terminated the link (LCP Terminate-Request${fsm.peerTermReason ? ': ' + fsm.peerTermReason : ''})`
+      : 'peer restarted LCP negotiation';
+    this.pending = { reason: this.pending?.reason ?? reason, immediate: true };
+  }
+
+  private lcpFinished(): void {
+    const fsm = this.lcp.fsm;
+    let reason = this.closeReason;
+    if (reason === null) {
+      if (fsm.finishCause === 'timeout') {
+        reason = this.phase === 'establish'
+          ? 'LCP: timeout sending Config-Requests (no answer from the peer: is GRE getting through?)'
+          : 'LCP: peer stopped answering';
+      } else if (fsm.finishCause === 'rejected') {
+        reason = 'peer rejected LCP';
+      } else {
+        reason = `peer terminated the link${fsm.peerTermReason ? ' (' + fsm.peerTermReason + ')' : ''}`;
+      }
+    }
+    this.finish(reason);
+  }
+
+  private stopNcps(): void {
+    this.ccp?.fsm.stop();
+    this.ipcp?.fsm.stop();
+    this.codec = null;
+    this.ipcpOpen = false;
+  }
+
+  private startAuth(method: AuthMethod): void {
+    this.phase = 'authenticate';
+    this.authMethodUsed = method;
+    const proto = method === 'pap' ? PROTO_PAP : PROTO_CHAP;
+    this.auth = this.factories.createAuthenticator(method, {
+      serverName: this.policy.name,
+      backend: this.o.backend,
+      clock: this.clock,
+      random: this.o.random,
+      log: this.log,
+      send: (p) => this.sendControl(proto, p),
+      maxRetries: this.policy.maxAuthRetries,
+      timeoutMs: this.policy.authTimeoutMs,
+      done: (out) => this.guard(() => this.authDone(out)),
+    });
+    this.auth.start();
+    this.armAuthTimer();
+  }
+
+  private startPeerAuth(method: AuthMethod): void {
+    this.phase = 'authenticate';
+    this.authMethodUsed = method;
+    const proto = method === 'pap' ? PROTO_PAP : PROTO_CHAP;
+    const cred = this.o.credentials ?? { user: '', password: '' };
+    this.armAuthTimer();
+    this.peerAuth = this.factories.createPeerAuthenticator(method, {
+      user: cred.user,
+      password: cred.password,
+      clock: this.clock,
+      random: this.o.random,
+      send: (p) => this.sendControl(proto, p),
+      done: (out) => this.guard(() => this.authDone(out.ok ? { ok: true, user: cred.user, keys: out.keys } : out)),
+    });
+  }
+
+  /** The link's own guard; the authenticator's timer normally fires first (it was armed first). */
+  private armAuthTimer(): void {
+    this.authTimer = this.clock.setTimer(this.policy.authTimeoutMs, () => {
+      this.authTimer = null;
+      if (!this.authFinished) this.fail('authentication timed out');
+    });
+  }
+
+  private authDone(out: AuthOutcome | { ok: true; user: string; keys?: MppeKeyMaterial }): void {
+    if (this.authFinished || this.ended) return;
+    this.authFinished = true;
+    this.authTimer?.cancel();
+    this.authTimer = null;
+    if (!out.ok) {
+      const who = out.user ? ` for ${out.user}` : '';
+      this.log.warn({ user: out.user, method: this.authMethodUsed }, 'authentication failed');
+      this.fail(`authentication failed${who}: ${out.reason}`);
+      return;
+    }
+    this.user = out.user;
+    this.entry = 'entry' in out ? out.entry : undefined;
+    this.keys = out.keys;
+    this.hooks.onAuthenticated?.(this.user, this.authMethodUsed);
+    this.enterNetwork();
+  }
+
+  private enterNetwork(): void {
+    if (this.ended || this.closeReason !== null) return;
+    this.phase = 'network';
+    const policy = this.policy;
+    if (this.role === 'server') {
+      const a = this.hooks.assignAddress({ user: this.user, entry: this.entry });
+      if ('error' in a) return this.fail(`no IP address for ${this.user || 'the peer'}: ${a.error}`);
+      const local = parseIp4(a.local);
+      const peer = parseIp4(a.peer);
+      if (local === null || peer === null) return this.fail('invalid address from the address pool');
+      this.local = local;
+      this.peer = peer;
+    } else {
+      this.local = parseIp4(this.o.requestAddress ?? '0.0.0.0') ?? 0;
+    }
+    const ips = (l: string[]) => l.slice(0, 2).map((s) => parseIp4(s) ?? 0).filter((v) => v !== 0);
+    this.ipcp = new Ipcp(
+      {
+        role: this.role, local: this.local, peer: this.peer, dns: ips(policy.dns), wins: ips(policy.wins),
+        clock: this.clock, fsm: this.fsmCfg,
+      },
+      {
+        send: (p) => this.sendControl(PROTO_IPCP, p),
+        up: () => { this.ipcpOpen = true; this.maybeUp(); },
+        down: () => this.ncpDown('IPCP'),
+        finished: () => this.ncpFinished('IPCP'),
+        fail: (r) => this.fail(r),
+        requestAddress: (v) => this.requestAddress(v),
+      },
+    );
+    const mppe = policy.mppe;
+    if (mppe) {
+      const keysAvailable = this.keys !== undefined;
+      if (mppe.required && !keysAvailable) {
+        return this.fail(`MPPE is required but ${this.authMethodUsed} authentication provides no MPPE keys`);
+      }
+      this.ccp = new Ccp(
+        { role: this.role, policy: mppe, keysAvailable, clock: this.clock, fsm: this.fsmCfg },
+        {
+          send: (p) => this.sendControl(PROTO_CCP, p),
+          up: (m) => this.ccpUp(m),
+          down: () => this.ccpDown(),
+          finished: () => this.ncpFinished('CCP'),
+          fail: (r) => this.fail(r),
+          resetRequested: () => this.codec?.onResetRequest(),
+          resetAcked: () => { this.resetPending = false; },
+        },
+      );
+      this.ccp.fsm.up();
+      this.ccp.fsm.open();
+    } else {
+      this.ccpSettled = true;
+    }
+    // With MPPE required, no IP negotiation before encryption is agreed.
+    if (!mppe?.required) this.openIpcp();
+  }
+
+  private openIpcp(): void {
+    const fsm = this.ipcp?.fsm;
+    if (!fsm || fsm.state !== 'initial' || this.ended) return;
+    fsm.up();
+    fsm.open();
+  }
+
+  private requestAddress(v: number): boolean {
+    const requested = formatIp4(v);
+    const a = this.hooks.assignAddress({ user: this.user, entry: this.entry, requested });
+    if ('error' in a || a.peer !== requested) return false;
+    this.peer = v;
+    return true;
+  }
+
+  private ccpUp(m: { bits: 40 | 56 | 128; stateful: boolean } | null): void {
+    if (m) {
+      if (!this.keys) return this.fail('MPPE negotiated without key material');
+      const k = this.factories.mppeStartKeys(this.keys, this.role, m.bits);
+      this.mppe = { bits: m.bits, stateful: m.stateful, sendKey: k.send, recvKey: k.recv };
+      this.codec = null; // created with the scratch buffers when the link runs
+    } else {
+      this.mppe = null;
+    }
+    this.ccpSettled = true;
+    this.openIpcp();
+    this.maybeUp();
+  }
+
+  private ccpDown(): void {
+    const wasRunning = this.phase === 'running' && this.mppe !== null;
+    this.ccpSettled = false;
+    this.codec = null;
+    this.mppe = null;
+    if (wasRunning) this.fail('the peer renegotiated MPPE on a running link (not supported)');
+  }
+
+  private ncpDown(name: string): void {
+    if (name === 'IPCP') this.ipcpOpen = false;
+    if (this.phase === 'running') this.fail(`${name} closed by the peer`);
+  }
+
+  private ncpFinished(name: string): void {
+    if (this.ended || this.closeReason !== null) return;
+    if (name === 'CCP') {
+      const mppe = this.policy.mppe;
+      if (mppe?.required) {
+        const cause = this.ccp?.fsm.finishCause;
+        return this.fail(cause === 'timeout'
+          ? 'CCP negotiation timed out (MPPE is required)'
+          : `peer refused MPPE encryption (required by ${requireMppeOption(mppe)})`);
+      }
+      if (!this.ccpSettled) {
+        this.ccpSettled = true; // optional MPPE the peer won't do: carry on unencrypted
+        this.openIpcp();
+        this.maybeUp();
+      }
+      return;
+    }
+    this.fail(`${name} negotiation failed`);
+  }
+
+  private protocolRejected(proto: number): void {
+    if (proto === PROTO_CCP && this.ccp) this.ccp.fsm.protocolRejected();
+    else if (proto === PROTO_IPCP && this.ipcp) this.ipcp.fsm.protocolRejected();
+    else if (proto === PROTO_PAP || proto === PROTO_CHAP) this.fail('peer rejected the authentication protocol');
+  }
+
+  private maybeUp(): void {
+    if (this.phase !== 'network' || !this.ipcpOpen || !this.ccpSettled || this.ended) return;
+    if (this.policy.mppe?.required && !this.mppe) return;
+    const ipcp = this.ipcp!;
+    this.mtu = Math.min(this.lcp.peerMru(), this.policy.mtu);
+    this.allocScratch();
+    if (this.mppe && this.o.dataMode === 'userspace') {
+      this.codec = this.factories.createMppeCodec({
+        sendKey: this.mppe.sendKey, recvKey: this.mppe.recvKey, bits: this.mppe.bits, stateful: this.mppe.stateful,
+      });
+    }
+    this.phase = 'running';
+    const server = this.role === 'server';
+    const info: LinkUpInfo = {
+      user: this.user,
+      local: formatIp4(server ? this.local : ipcp.local),
+      peer: formatIp4(server ? this.peer : ipcp.peer),
+      dns: ipcp.dns.filter((v) => v !== 0).map(formatIp4),
+      wins: ipcp.wins.filter((v) => v !== 0).map(formatIp4),
+      mtu: this.mtu,
+      mru: this.lcp.ourMru,
+      mppe: this.mppe,
+      authMethod: this.authMethodUsed,
+    };
+    this.log.info(
+      { user: info.user, local: info.local, peer: info.peer, mtu: info.mtu, mru: info.mru,
+        mppe: info.mppe ? `${info.mppe.bits}${info.mppe.stateful ? ' stateful' : ' stateless'}` : 'none',
+        auth: info.authMethod },
+      'PPP link up',
+    );
+    this.hooks.onUp(info);
+  }
+
+  // --- ending ---
+
+  private guard(fn: () => void): void {
+    if (this.ended) return;
+    this.busy++;
+    try {
+      fn();
+    } catch (e) {
+      this.log.error({ err: e }, 'PPP handler failed');
+      this.pending ??= { reason: 'internal error in the PPP engine', immediate: true };
+    } finally {
+      this.busy--;
+      this.flush();
+    }
+  }
+
+  /** Close with this reason once the current step is done. */
+  private fail(reason: string): void {
+    if (this.ended) return;
+    this.pending ??= { reason, immediate: false };
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.busy > 0 || !this.pending || this.ended) return;
+    const { reason, immediate } = this.pending;
+    this.pending = null;
+    if (immediate) this.finish(reason);
+    else this.doClose(reason);
+  }
+
+  private doClose(reason: string): void {
+    if (this.ended) return;
+    if (this.closeReason !== null) return; // already terminating
+    this.closeReason = reason;
+    const s = this.lcp.fsm.state;
+    if (this.phase === 'dead' || s === 'initial' || s === 'starting' || s === 'closed' || s === 'stopped') {
+      this.finish(reason);
+      return;
+    }
+    this.phase = 'terminate';
+    this.stopAuth();
+    this.busy++;
+    try {
+      this.lcp.fsm.close(reason); // Terminate-Request; lcpFinished() ends it (Ack or timeout)
+    } finally {
+      this.busy--;
+    }
+    this.flush();
+  }
+
+  private stopAuth(): void {
+    this.auth?.stop();
+    this.peerAuth?.stop();
+    this.authTimer?.cancel();
+    this.authTimer = null;
+  }
+
+  /** The end: timers off, no more packets, onDown exactly once. */
+  private finish(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.phase = 'dead';
+    this.pending = null;
+    this.stopAuth();
+    this.lcp.stopEcho();
+    this.lcp.fsm.stop();
+    this.stopNcps();
+    this.mppe = null;
+    this.log.info({ user: this.user || undefined, reason }, 'PPP link down');
+    try {
+      this.hooks.onDown(reason);
+    } catch (e) {
+      this.log.error({ err: e }, 'onDown hook failed');
+    }
+  }
+}
+
+/** Client role options: no secrets back-end, no address assignment. */
+export type ClientLinkOptions = Omit<LinkOptions, 'backend' | 'hooks' | 'role' | 'credentials'> & LinkTuning & {
+  credentials: { user: string; password: string };
+  hooks: Omit<LinkHooks, 'assignAddress'>;
+};
+
+const noBackend = { lookup: async () => undefined };
+
+/** The peer that dials in (tests, load generator, bench/kclient): same shape as the server link. */
+export class PppClientLink extends PppLink {
+  constructor(o: ClientLinkOptions) {
+    super({
+      ...o,
+      role: 'client',
+      backend: noBackend,
+      hooks: { ...o.hooks, assignAddress: () => ({ error: 'client role' }) },
+    });
+  }
+}

@@ -1,0 +1,152 @@
+// The link's public contract (the session layer codes against it).
+import type { Logger } from 'pino';
+import type { AuthBackend, SecretEntry } from '../auth/types.js';
+import type { Clock } from '../util/clock.js';
+import type { RandomSource } from '../util/random.js';
+import type { AuthMethod } from './auth/types.js';
+
+export type { AuthMethod };
+
+export interface MppePolicy {
+  required: boolean;
+  allow40: boolean;
+  allow56: boolean;
+  allow128: boolean;
+  stateful: boolean;
+}
+
+export interface PppPolicy {
+  /** Our name (pppd `name`): the CHAP name and the secrets' server column. */
+  name: string;
+  /** Server: methods we demand, in offer order. Client: methods we accept. Empty = no authentication. */
+  auth: AuthMethod[];
+  /** null = nomppe. */
+  mppe: MppePolicy | null;
+  /** Our MRU (what we ask the peer to respect). */
+  mru: number;
+  /** The most we send (effective MTU = min(peer's MRU, mtu)). */
+  mtu: number;
+  /** Seconds between LCP Echo-Requests; 0 = off. */
+  lcpEchoInterval: number;
+  /** Unanswered echoes before the link is declared dead. */
+  lcpEchoFailure: number;
+  /** Up to 2 each (dotted quads). */
+  dns: string[];
+  wins: string[];
+  /** Failed responses allowed before hang-up (MS-CHAPv2 R=1 retries). */
+  maxAuthRetries: number;
+  /** The whole authentication phase must finish within this. */
+  authTimeoutMs: number;
+  /** Seconds; 0 = off (used by the datapath; carried through). */
+  idleSeconds: number;
+}
+
+/**
+ * Defaults. MTU/MRU 1400: the PPP default 1496/1500 plus MPPE (4 bytes),
+ * GRE (16) and IP (20) overhead makes outer packets exceed a 1500-byte path
+ * and gives Linux peers "compressor dropped pkt"; 1400 leaves room for all of
+ * it and for PPPoE/DSL paths (REFERENCE.md, MTU notes).
+ * maxAuthRetries 2: two more MS-CHAPv2 attempts after a failure, then hang up.
+ */
+export const DEFAULT_PPP_POLICY: Readonly<PppPolicy> = Object.freeze({
+  name: 'pptpd',
+  auth: ['mschapv2'] as AuthMethod[],
+  mppe: { required: true, allow40: false, allow56: false, allow128: true, stateful: false },
+  mru: 1400,
+  mtu: 1400,
+  lcpEchoInterval: 0,
+  lcpEchoFailure: 3,
+  dns: [],
+  wins: [],
+  maxAuthRetries: 2,
+  authTimeoutMs: 30000,
+  idleSeconds: 0,
+});
+
+export interface MppeInfo {
+  bits: 40 | 56 | 128;
+  stateful: boolean;
+  sendKey: Uint8Array;
+  recvKey: Uint8Array;
+}
+
+export interface LinkUpInfo {
+  user: string;
+  local: string;
+  peer: string;
+  dns: string[];
+  wins: string[];
+  /** Effective after negotiation: mtu = min(peer MRU, policy.mtu); mru = what the peer acked. */
+  mtu: number;
+  mru: number;
+  mppe: MppeInfo | null;
+  authMethod: AuthMethod | 'none';
+}
+
+export interface LinkHooks {
+  /**
+   * One PPP frame (FF 03 + protocol + data, or compressed per ACFC/PFC) to the
+   * lower layer. Data frames are built in a per-link scratch buffer: the
+   * bytes are valid only during the call (copy them to keep them).
+   */
+  send(frame: Uint8Array): void;
+  /**
+   * After authentication: the addresses for IPCP, or a refusal (pool empty,
+   * rules forbid). Called again with `requested` when the peer asks for a
+   * specific other address; a successful answer replaces the previous one
+   * (the session releases the old address).
+   */
+  assignAddress(req: { user: string; entry?: SecretEntry; requested?: string }): { local: string; peer: string } | { error: string };
+  onAuthenticated?(user: string, method: AuthMethod | 'none'): void;
+  /** IPCP (and CCP when required) Opened. */
+  onUp(info: LinkUpInfo): void;
+  /** Called exactly once when the link ends, with a human reason. */
+  onDown(reason: string): void;
+  /** Decrypted IPv4 packet from the peer (userspace datapath only); valid only during the call. */
+  onIp?(packet: Uint8Array): void;
+}
+
+/** Pluggable constructors (tests inject fakes; defaults are the real ones). */
+export interface LinkFactories {
+  createAuthenticator?: typeof import('./auth/index.js').createAuthenticator;
+  createPeerAuthenticator?: typeof import('./auth/index.js').createPeerAuthenticator;
+  createMppeCodec?: (p: { sendKey: Uint8Array; recvKey: Uint8Array; bits: 40 | 56 | 128; stateful: boolean }) => MppeCodecLike;
+  mppeStartKeys?: typeof import('../crypto/mppe-keys.js').mppeStartKeys;
+}
+
+/** The part of crypto/mppe.ts MppeCodec the link uses. */
+export interface MppeCodecLike {
+  encrypt(input: Uint8Array, out: Uint8Array, outOff: number): number;
+  decrypt(input: Uint8Array, out: Uint8Array, outOff: number): number;
+  readonly needsReset: boolean;
+  onResetRequest(): void;
+}
+
+export interface LinkOptions {
+  policy: PppPolicy;
+  backend: AuthBackend;
+  clock: Clock;
+  random: RandomSource;
+  log: Logger;
+  hooks: LinkHooks;
+  /** 'userspace': we do MPPE and deliver IP via onIp; 'kernel': data frames never reach us. */
+  dataMode: 'userspace' | 'kernel';
+  /** Default 'server'. The client role authenticates itself with `credentials`. */
+  role?: 'server' | 'client';
+  credentials?: { user: string; password: string };
+  /** Client role: the address to ask for (default 0.0.0.0 = "give me one"). */
+  requestAddress?: string;
+  factories?: LinkFactories;
+}
+
+export type LinkPhase = 'dead' | 'establish' | 'authenticate' | 'network' | 'running' | 'terminate';
+
+export interface LinkStats {
+  rxFrames: number;
+  txFrames: number;
+  rxIp: number;
+  txIp: number;
+  rxBytes: number;
+  txBytes: number;
+  dropped: number;
+}
