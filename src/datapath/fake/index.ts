@@ -1,0 +1,1 @@
+export { FakeDatapath, FakeDatapathCall, type FakeDatapathOptions } from './fake-datapath.js';

@@ -1,0 +1,34 @@
+// What the TUN datapath needs from the native addon (native/raw-gre.ts and
+// native/tun.ts satisfy these structurally). Kept as small interfaces so the
+// datapath can be unit-tested with in-memory fakes, without root.
+
+/** One receive batch: packets are views into `data` at offsets[i], lengths[i]. Valid only during the callback. */
+export interface PacketBatchView {
+  count: number;
+  data: Uint8Array;
+  offsets: Uint32Array;
+  lengths: Uint32Array;
+}
+
+/** The server's one raw IP-protocol-47 socket. Received packets include the IPv4 header. */
+export interface RawGrePort {
+  onPackets(cb: (batch: PacketBatchView) => void): void;
+  /** Queues a GRE packet (copied) for `dst` (IPv4 as host-order uint32); the kernel adds the IP header. */
+  send(dst: number, pkt: Uint8Array): boolean;
+  flush(): void;
+  close(): void;
+}
+
+/** One TUN interface (pppN). Closing it removes the interface. */
+export interface TunPort {
+  readonly name: string;
+  configure(o: { mtu: number; local: string; peer: string; up: boolean }): void;
+  onPackets(cb: (batch: PacketBatchView) => void): void;
+  /** Queues one IP packet (copied) for the kernel. */
+  write(pkt: Uint8Array): boolean;
+  flush(): void;
+  close(): void;
+}
+
+/** Opens the lowest free pppN whose name is not in `taken` (our own interfaces). */
+export type TunOpener = (taken: Set<string>) => TunPort;

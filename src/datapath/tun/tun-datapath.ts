@@ -1,0 +1,256 @@
+// The userspace datapath: GRE and MPPE in this process, one TUN interface
+// (pppN) per session. One raw GRE socket serves the whole server:
+//   raw batch → strip IPv4 → demux (source, our call id) → GreCall → PPP
+//   frame → session.onFrame; TUN batch → link.sendIp (MPPE) → sendFrame →
+//   GreCall.send → raw socket.
+// Hot path: no allocation beyond payload views, no promise, no log call per
+// packet; the reusable header/IPv4 views live once per datapath.
+import type { Logger } from 'pino';
+import { GreCall } from '../../gre/engine.js';
+import { GreDemux } from '../../gre/demux.js';
+import { createIpv4GreView, tryStripIpv4 } from '../../protocol/gre/codec.js';
+import type { Clock } from '../../util/clock.js';
+import { PptpdError } from '../../util/errors.js';
+import type {
+  Datapath,
+  DatapathAttachInfo,
+  DatapathCall,
+  DatapathCallParams,
+  DatapathCounters,
+} from '../types.js';
+import { parseIpv4 } from './ipv4.js';
+import type { PacketBatchView, RawGrePort, TunOpener, TunPort } from './ports.js';
+
+export interface TunDatapathOptions {
+  clock: Clock;
+  log: Logger;
+  raw: RawGrePort;
+  openTun: TunOpener;
+  gre?: { reorderTimeoutMs?: number; reorderWindow?: number; ackDelayMs?: number };
+}
+
+export interface TunDatapathStats {
+  rawPackets: number;
+  /** Raw packets whose IPv4 header was unusable. */
+  badIpv4: number;
+  /** Packets from a TUN interface that were not IPv4 (dropped: only IPCP is negotiated). */
+  nonIpv4: number;
+  /** Exceptions caught on the packet path (a bug if non-zero). */
+  errors: number;
+}
+
+class TunCall implements DatapathCall {
+  onFrame: (frame: Uint8Array) => void = () => {};
+  readonly gre: GreCall;
+  tun: TunPort | undefined;
+  link: { sendIp(p: Uint8Array): void } | undefined;
+  closed = false;
+  /** Queued TUN writes since the last flush (flushed once per raw batch). */
+  dirty = false;
+  readonly c: DatapathCounters = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 };
+
+  constructor(readonly dp: TunDatapath, readonly p: DatapathCallParams, readonly src: number) {
+    const raw = dp.raw;
+    const g = dp.greOptions;
+    this.gre = new GreCall({
+      peerCallId: p.peerCallId,
+      clock: dp.clock,
+      sendPacket: (pkt) => raw.send(src, pkt),
+      deliver: (payload) => this.onFrame(payload),
+      ...(g.reorderTimeoutMs !== undefined ? { reorderTimeoutMs: g.reorderTimeoutMs } : {}),
+      ...(g.reorderWindow !== undefined ? { reorderWindow: g.reorderWindow } : {}),
+      ...(g.ackDelayMs !== undefined ? { ackDelayMs: g.ackDelayMs } : {}),
+    });
+  }
+
+  sendFrame(frame: Uint8Array): void {
+    if (!this.closed) this.gre.send(frame);
+  }
+
+  async attach(info: DatapathAttachInfo): Promise<{ ifname: string }> {
+    if (this.closed) throw new PptpdError('ERR_DATAPATH_CLOSED', 'call already closed');
+    if (this.tun) throw new PptpdError('ERR_DATAPATH_ATTACH', `already attached to ${this.tun.name}`);
+    const tun = this.dp.openTun(this);
+    try {
+      tun.configure({ mtu: info.mtu, local: info.local, peer: info.peer, up: true });
+    } catch (e) {
+      this.dp.closeTun(tun);
+      throw e;
+    }
+    this.tun = tun;
+    this.link = info.link;
+    tun.onPackets((b) => this.fromInterface(b));
+    return { ifname: tun.name };
+  }
+
+  /** Packets the kernel routed to pppN → the link encrypts and sends them to the client. */
+  private fromInterface(b: PacketBatchView): void {
+    const link = this.link;
+    if (this.closed || !link) return;
+    const c = this.c;
+    for (let i = 0; i < b.count; i++) {
+      const off = b.offsets[i]!;
+      const len = b.lengths[i]!;
+      // Only IPv4 is negotiated (IPCP); the kernel also routes IPv6 (router
+      // solicitations, MLD) into the interface: drop those here.
+      if (len < 20 || b.data[off]! >> 4 !== 4) {
+        this.dp.stats.nonIpv4++;
+        continue;
+      }
+      c.txPackets++;
+      c.txBytes += len;
+      try {
+        link.sendIp(b.data.subarray(off, off + len));
+      } catch (e) {
+        this.dp.packetError(e);
+      }
+    }
+    this.dp.raw.flush();
+  }
+
+  deliverIp(packet: Uint8Array): void {
+    const tun = this.tun;
+    if (this.closed || !tun) return;
+    this.c.rxPackets++;
+    this.c.rxBytes += packet.length;
+    tun.write(packet);
+    if (!this.dirty) {
+      this.dirty = true;
+      this.dp.markDirty(this);
+    }
+  }
+
+  counters(): DatapathCounters {
+    return { ...this.c };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.gre.close();
+    this.dp.forget(this);
+    if (this.tun) {
+      this.dp.closeTun(this.tun);
+      this.tun = undefined;
+    }
+    this.link = undefined;
+  }
+}
+
+export class TunDatapath implements Datapath {
+  readonly kind = 'tun' as const;
+  readonly clock: Clock;
+  readonly raw: RawGrePort;
+  readonly greOptions: NonNullable<TunDatapathOptions['gre']>;
+  readonly demux = new GreDemux();
+  readonly stats: TunDatapathStats = { rawPackets: 0, badIpv4: 0, nonIpv4: 0, errors: 0 };
+  private readonly log: Logger;
+  private readonly opener: TunOpener;
+  private readonly calls = new Set<TunCall>();
+  /** Names of our own pppN interfaces, so lowest-free naming skips them. */
+  private readonly taken = new Set<string>();
+  private readonly dirty: TunCall[] = [];
+  private readonly view = createIpv4GreView();
+  private lastErrorLog = -Infinity;
+  private closed = false;
+
+  constructor(o: TunDatapathOptions) {
+    this.clock = o.clock;
+    this.log = o.log;
+    this.raw = o.raw;
+    this.opener = o.openTun;
+    this.greOptions = o.gre ?? {};
+    this.raw.onPackets((b) => this.fromNetwork(b));
+  }
+
+  get callCount(): number {
+    return this.calls.size;
+  }
+
+  get interfaceNames(): ReadonlySet<string> {
+    return this.taken;
+  }
+
+  openCall(p: DatapathCallParams): DatapathCall {
+    if (this.closed) throw new PptpdError('ERR_DATAPATH_CLOSED', 'datapath is closed');
+    const src = parseIpv4(p.clientAddress);
+    if (src === undefined) {
+      throw new PptpdError('ERR_DATAPATH_ADDRESS', `the TUN datapath carries GRE over IPv4 only (client ${p.clientAddress})`);
+    }
+    const call = new TunCall(this, p, src);
+    this.demux.register(src, p.callId, call.gre);
+    this.calls.add(call);
+    return call;
+  }
+
+  /** GRE packets from every client, in one batch. */
+  private fromNetwork(b: PacketBatchView): void {
+    const v = this.view;
+    const data = b.data;
+    for (let i = 0; i < b.count; i++) {
+      this.stats.rawPackets++;
+      if (tryStripIpv4(data, b.offsets[i]!, b.lengths[i]!, v) !== null) {
+        this.stats.badIpv4++;
+        continue;
+      }
+      try {
+        this.demux.dispatch(v.src, data, v.greOff, v.greLen);
+      } catch (e) {
+        this.packetError(e);
+      }
+    }
+    // One TUN write flush per interface per batch, and our acks/replies out at once.
+    const d = this.dirty;
+    for (let i = 0; i < d.length; i++) {
+      const c = d[i]!;
+      c.dirty = false;
+      c.tun?.flush();
+    }
+    d.length = 0;
+    this.raw.flush();
+  }
+
+  /** @internal */
+  markDirty(c: TunCall): void {
+    this.dirty.push(c);
+  }
+
+  /** @internal */
+  openTun(_c: TunCall): TunPort {
+    const tun = this.opener(this.taken);
+    this.taken.add(tun.name);
+    return tun;
+  }
+
+  /** @internal */
+  closeTun(tun: TunPort): void {
+    this.taken.delete(tun.name);
+    try {
+      tun.close();
+    } catch (e) {
+      this.log.warn({ ifname: tun.name, err: (e as Error).message }, 'closing the interface failed');
+    }
+  }
+
+  /** @internal */
+  forget(c: TunCall): void {
+    if (this.calls.delete(c)) this.demux.unregister(c.src, c.p.callId);
+  }
+
+  /** @internal A bug on the packet path: count it, log at most once a second. */
+  packetError(e: unknown): void {
+    this.stats.errors++;
+    const now = this.clock.now();
+    if (now - this.lastErrorLog >= 1000) {
+      this.lastErrorLog = now;
+      this.log.error({ err: (e as Error)?.message, errors: this.stats.errors }, 'error on the packet path');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of [...this.calls]) await c.close();
+    this.raw.close();
+  }
+}

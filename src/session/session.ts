@@ -1,0 +1,123 @@
+// One PPTP call end to end: control connection + call ids, datapath call
+// (GRE, interface), PPP link, pool address, user, counters, timestamps.
+// The manager drives its life; this file only holds the state and the view.
+import type { Logger } from 'pino';
+import type { DatapathCall, DatapathCounters } from '../datapath/types.js';
+import type { LinkUpInfo } from '../ppp/types.js';
+import type { Timer } from '../util/clock.js';
+import type { AddressLease, CallOwner, SessionInfo, SessionLink } from './types.js';
+
+/**
+ * starting: call accepted, PPP negotiating; up: interface attached;
+ * closing: admin kill sent LCP Terminate, waiting for the link to finish;
+ * down: torn down (cleanup may still be completing).
+ */
+export type SessionState = 'starting' | 'up' | 'closing' | 'down';
+
+export interface SessionParams {
+  id: string;
+  conn: CallOwner;
+  callId: number;
+  peerCallId: number;
+  clientAddress: string;
+  localAddress: string;
+  /** Wall-clock ms (for display). */
+  startedAt: number;
+  /** Monotonic ms from the manager's Clock (for durations). */
+  startMono: number;
+  log: Logger;
+}
+
+export function describeMppe(m: LinkUpInfo['mppe'] | undefined): string {
+  if (!m) return 'none';
+  return `${m.bits}-bit ${m.stateful ? 'stateful' : 'stateless'}`;
+}
+
+export class Session {
+  readonly id: string;
+  readonly conn: CallOwner;
+  readonly callId: number;
+  readonly peerCallId: number;
+  readonly clientAddress: string;
+  readonly localAddress: string;
+  readonly startedAt: number;
+  readonly startMono: number;
+  readonly log: Logger;
+
+  state: SessionState = 'starting';
+  // Set right after construction by the manager (the link needs hooks bound to the session).
+  dp!: DatapathCall;
+  link!: SessionLink;
+
+  user = '';
+  ifname = '';
+  local = '';
+  peer = '';
+  mppe = 'none';
+  mtu = 0;
+  dns: string[] = [];
+  /** The pool address this session holds (released once at teardown). */
+  lease: AddressLease | undefined;
+  upMono = 0;
+  /** At least one PPP frame arrived from the client through GRE. */
+  gotFrame = false;
+
+  /** The PPP link has reported onDown (or we called lowerDown). */
+  pppGone = false;
+  /** The PPTP call no longer exists on the control connection (cleared or CDN sent). */
+  pptpGone = false;
+  /** Why the session ends: the first reason given wins. */
+  reason: string | undefined;
+  /** Admin kill: force the end if the link never finishes terminating. */
+  guard: Timer | undefined;
+  attaching: Promise<unknown> | undefined;
+  ipUpRan = false;
+  ipUp: Promise<unknown> | undefined;
+  /** Counters at teardown (the datapath call is closed afterwards). */
+  final: DatapathCounters | undefined;
+
+  constructor(p: SessionParams) {
+    this.id = p.id;
+    this.conn = p.conn;
+    this.callId = p.callId;
+    this.peerCallId = p.peerCallId;
+    this.clientAddress = p.clientAddress;
+    this.localAddress = p.localAddress;
+    this.startedAt = p.startedAt;
+    this.startMono = p.startMono;
+    this.log = p.log;
+  }
+
+  counters(): DatapathCounters {
+    return this.final ?? this.dp.counters();
+  }
+
+  info(): SessionInfo {
+    const c = this.counters();
+    return {
+      id: this.id,
+      ifname: this.ifname,
+      user: this.user,
+      peer: this.peer,
+      client: this.clientAddress,
+      callId: this.callId,
+      peerCallId: this.peerCallId,
+      startedAt: this.startedAt,
+      rxBytes: c.rxBytes,
+      txBytes: c.txBytes,
+      mppe: this.mppe,
+      state: this.state,
+    };
+  }
+
+  /** Does an admin selector (ifname, user, tunnel or outer address, session id) name this session? */
+  matches(selector: string): boolean {
+    return (
+      selector === this.id ||
+      (this.ifname !== '' && selector === this.ifname) ||
+      (this.user !== '' && selector === this.user) ||
+      (this.peer !== '' && selector === this.peer) ||
+      selector === this.clientAddress
+    );
+  }
+}
