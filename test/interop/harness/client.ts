@@ -146,6 +146,10 @@ export function pptpClientScenario(o: ClientScenarioOptions): string {
       `( pppd ${argv} > "$R/pppd-out.${n}" 2>&1 &`,
       `  echo $! > "$R/pppd.pid.${n}"; wait $!; echo $? > "$R/pppd-exit.${n}.tmp"; mv "$R/pppd-exit.${n}.tmp" "$R/pppd-exit.${n}" ) &`,
       `UNITS="$UNITS ${n}"`,
+      // pptp-linux races when two pppd start at once: both try to launch the
+      // call manager for the same server and one dies ("Call manager … is
+      // already running"). Stagger the dials.
+      ...(s === o.sessions[o.sessions.length - 1] ? [] : ['sleep 1']),
     );
   }
   L.push('');
