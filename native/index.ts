@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KpppNative } from './kppp.js';
 
 /** Opaque handle of a running fd poller (an N-API external). */
 export type PollerHandle = { readonly __brand: 'PollerHandle' };
@@ -39,7 +40,7 @@ export interface NativeIfStats {
  * calls throw an Error with `code` = errno name (e.g. 'EBUSY'), `errno`,
  * and `syscall` naming the operation; bad arguments throw TypeError.
  */
-export interface NativeAddon {
+export interface NativeAddon extends KpppNative {
   sdNotify(socketPath: string, message: string): boolean;
 
   // tun.c — `name` exact ("ppp3") or a kernel template ("ppp%d": lowest free

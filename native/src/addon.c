@@ -16,7 +16,7 @@ static const char *errno_name(int err) {
     E(ESOCKTNOSUPPORT) E(EOPNOTSUPP) E(EPFNOSUPPORT) E(EAFNOSUPPORT)
     E(EADDRINUSE) E(EADDRNOTAVAIL) E(ENETDOWN) E(ENETUNREACH) E(ECONNRESET)
     E(ENOBUFS) E(EISCONN) E(ENOTCONN) E(ETIMEDOUT) E(ECONNREFUSED)
-    E(EHOSTUNREACH) E(EALREADY) E(EINPROGRESS) E(EBADFD) E(EPROTO) E(ENOMSG)
+    E(EHOSTUNREACH) E(EALREADY) E(EINPROGRESS) E(EOVERFLOW) E(EBADFD) E(EPROTO) E(ENOMSG)
 #undef E
     default: return "EUNKNOWN";
   }
@@ -151,6 +151,7 @@ void export_fn(napi_env env, napi_value exports, const char *name, napi_callback
 
 static napi_value init(napi_env env, napi_value exports) {
   init_notify(env, exports);
+  init_kppp(env, exports);
   init_tun(env, exports);
   init_ifconf(env, exports);
   init_raw(env, exports);
