@@ -4,6 +4,7 @@
       "target_name": "pptpd_native",
       "sources": [
         "src/addon.c",
+        "src/arp.c",
         "src/kppp.c",
         "src/notify.c",
         "src/tun.c",

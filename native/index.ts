@@ -87,6 +87,10 @@ export interface NativeAddon extends KpppNative {
   netnsEnter(path: string): number;
   /** Re-enters the namespace fd from netnsEnter and closes it. */
   netnsReturn(fd: number): void;
+
+  // arp.c
+  /** Adds (or removes) a published proxy-ARP entry for `address` on `ifname`. */
+  arpProxy(ifname: string, address: string, add: boolean): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

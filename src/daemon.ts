@@ -13,6 +13,8 @@ import { SessionManager } from './session/manager.js';
 import { ControlServer } from './control/server.js';
 import { MgmtServer } from './mgmt/server.js';
 import { PppScripts } from './scripts/ppp-scripts.js';
+import type { SessionScripts } from './session/types.js';
+import { ProxyArp } from './datapath/proxy-arp.js';
 import { systemClock } from './util/clock.js';
 import { systemRandom } from './util/random.js';
 import { createLogger } from './util/log.js';
@@ -159,6 +161,7 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
   }
 
   const clock = systemClock;
+  let current = cfg;
   const policy = pppPolicy(cfg);
   const pool = new AddressPool(cfg.pptpd.poolLocal, cfg.pptpd.poolRemote);
   const datapath: Datapath = await selectDatapath(cli.datapath, { clock, log });
@@ -168,6 +171,18 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
     speed: cfg.pptpd.speed,
     log,
   });
+  // pppd order: the proxy ARP entry exists before ip-up runs and goes after ip-down.
+  const proxyArp = new ProxyArp(loadNative(), log.child({ component: 'proxyarp' }));
+  const hooks: SessionScripts = {
+    ipUp: (s) => {
+      if (current.ppp.proxyarp) proxyArp.add(s.peer, { sessionId: s.sessionId, user: s.user, ifname: s.ifname });
+      return scripts.ipUp(s);
+    },
+    ipDown: async (s) => {
+      await scripts.ipDown(s);
+      proxyArp.remove(s.peer, { sessionId: s.sessionId, user: s.user, ifname: s.ifname });
+    },
+  };
   const manager = new SessionManager({
     config: {
       policy,
@@ -181,7 +196,7 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
     clock,
     random: systemRandom,
     log,
-    scripts,
+    scripts: hooks,
   });
   const server = new ControlServer({
     ...(cfg.pptpd.listen.length > 0 && { listen: cfg.pptpd.listen }),
@@ -193,7 +208,6 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
     log,
   });
 
-  let current = cfg;
   const reload = async (): Promise<{ ok: boolean; error?: string }> => {
     try {
       const next = load(cli, src.demoPassword ? src.sources : sources(cli).sources);

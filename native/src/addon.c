@@ -152,6 +152,7 @@ void export_fn(napi_env env, napi_value exports, const char *name, napi_callback
 static napi_value init(napi_env env, napi_value exports) {
   init_notify(env, exports);
   init_kppp(env, exports);
+  init_arp(env, exports);
   init_tun(env, exports);
   init_ifconf(env, exports);
   init_raw(env, exports);

@@ -35,6 +35,7 @@ void export_fn(napi_env env, napi_value exports, const char *name, napi_callback
 /* Module registration hooks, one per source file. */
 void init_notify(napi_env env, napi_value exports);
 void init_kppp(napi_env env, napi_value exports);
+void init_arp(napi_env env, napi_value exports);
 void init_tun(napi_env env, napi_value exports);
 void init_ifconf(napi_env env, napi_value exports);
 void init_raw(napi_env env, napi_value exports);
