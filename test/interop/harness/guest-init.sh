@@ -74,6 +74,13 @@ mount -t hostfs -o "$RESULTS_HOST" none "$RESULTS" || fail "mount hostfs $RESULT
 exec 3>>"$RESULTS/init.log"
 say "results at $RESULTS_HOST" >&3
 
+# The checkout may sit under a directory covered by a tmpfs above (CI clones
+# into /tmp): mount it again, read-only, at the same path.
+if [ -n "$PROJECT_ROOT" ] && [ ! -e "$PROJECT_ROOT/package.json" ]; then
+  mkdir -p "$PROJECT_ROOT" && mount -r -t hostfs -o "$PROJECT_ROOT" none "$PROJECT_ROOT" || fail "mount hostfs $PROJECT_ROOT"
+  say "project mounted at $PROJECT_ROOT" >&3
+fi
+
 # Host-written environment for the scenario (shell-quoted exports).
 if [ -f "$RESULTS/env.sh" ]; then
   . "$RESULTS/env.sh"

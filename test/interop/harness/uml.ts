@@ -354,6 +354,11 @@ function findGuestInit(): string {
   throw new Error(`guest-init.sh not found near ${here}`);
 }
 
+/** The checkout this harness belongs to (where package.json is). */
+export function projectRoot(): string {
+  return resolve(dirname(findGuestInit()), '..', '..', '..');
+}
+
 async function tail(p: string, max: number): Promise<string> {
   try {
     const s = await readFile(p, 'utf8');
@@ -441,6 +446,8 @@ export class Guest {
       'rootfstype=hostfs', 'rootflags=/', 'ro', 'quiet', `init=${init}`,
       `eth0=tuntap,${tap},${mac}`, 'con=null', 'con0=fd:0,fd:1',
       `RESULTS_HOST=${results}`, `GUEST_IP=${ip}/${net.prefixLen}`, `GUEST_NAME=${o.name}`,
+      // The guest covers /tmp and /run with tmpfs; a checkout there is mounted again.
+      `PROJECT_ROOT=${projectRoot()}`,
     ];
     if (o.gateway) args.push(`GW=${o.gateway}`);
     const consoleFh = await open(join(dir, 'console.log'), 'a');
