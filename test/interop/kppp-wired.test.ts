@@ -118,8 +118,9 @@ test('kernel PPP endpoints wired over PPTP/GRE between two UML guests: plain, MP
     assert.match(r.linkShow, /link\/ppp/, r.linkShow);
     assert.doesNotMatch(r.linkShow, /\btun\b/);
     assert.match(r.addrShow, /inet 10\.99\.0\.[12] peer 10\.99\.0\.[12]\/32/, r.addrShow);
-    // Our 3 requests + 3 replies to the peer's: ≥ 6 each way.
-    assert.ok(r.stats.txPackets >= 6 && r.stats.rxPackets >= 6, JSON.stringify(r.stats));
+    // At least our 3 requests out and 3 replies in (the peer's pings may
+    // still be running when the counters are read).
+    assert.ok(r.stats.txPackets >= 3 && r.stats.rxPackets >= 3, JSON.stringify(r.stats));
     // LCP Echo frames read from the CHANNEL fd: protocol field first, no FF 03.
     assert.ok(r.channelFrames.length > 0);
     for (const f of r.channelFrames) assert.match(f, /^c021(09|0a)..000d000000004b505050..$/, f);
@@ -140,7 +141,7 @@ test('kernel PPP endpoints wired over PPTP/GRE between two UML guests: plain, MP
     assert.equal(r.pingCode, 0, `${r.name}: ping over MPPE failed\n${r.pingOut}`);
     assert.match(r.pingOut, /3 packets transmitted, 3 received/);
     assert.match(r.linkShow, /link\/ppp/);
-    assert.ok(r.stats.txPackets >= 6 && r.stats.rxPackets >= 6, JSON.stringify(r.stats));
+    assert.ok(r.stats.txPackets >= 3 && r.stats.rxPackets >= 3, JSON.stringify(r.stats));
     // Data went through the MPPE compressor/decompressor: at least our own
     // 3 requests out and their 3 replies in. (The peer's pings may still be
     // running when these counters are read, so 6 is not guaranteed.)
