@@ -72,6 +72,17 @@ let guestIndex = 0;
 before(async () => {
   if (skip) return;
   net = await TestNet.create();
+  // The Arch wiki's server sits on 192.168.1.0/24 (localip 192.168.1.2) and
+  // uses proxyarp: give it that LAN (a veth pair) so the entry has a home.
+  for (const cmd of [
+    ['ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1'],
+    ['ip', 'addr', 'add', '192.168.1.2/24', 'dev', 'lan0'],
+    ['ip', 'link', 'set', 'lan0', 'up'],
+    ['ip', 'link', 'set', 'lan1', 'up'],
+  ]) {
+    const r = await net.exec(cmd);
+    if (r.code !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr}`);
+  }
   daemon = new Daemon(net, { pptpdConf: ARCH_CONF, ppp: { 'options.pptpd': ARCH_OPTIONS, 'chap-secrets': ARCH_SECRETS } });
   await daemon.start();
   // iperf3 server on the host side: reached through the tunnel at 192.168.1.2.
@@ -142,6 +153,8 @@ test('Arch-wiki setup verbatim: MS-CHAPv2 + MPPE-128, pool address, DNS, ping, i
   const ifname = String(sessions[0].ifname);
   assert.match(ifname, /^ppp\d+$/);
   assert.ok(await interfaceExists(ifname));
+  const proxy = await net.exec(['ip', 'neigh', 'show', 'proxy']);
+  assert.match(proxy.stdout, new RegExp(`${link.local.replace(/\./g, '\\.')} dev lan0`), 'proxyarp entry on the LAN interface');
   const up = readFileSync(daemon.ipUpLog, 'utf8').trim().split('\n');
   assert.equal(up.length, 1);
   assert.ok(up[0].startsWith(`${ifname} pptp 115200 ${SERVER_PPP_IP} ${link.local} ${g.ip} | PEERNAME=user2 IFNAME=${ifname}`), up[0]);
@@ -150,6 +163,7 @@ test('Arch-wiki setup verbatim: MS-CHAPv2 + MPPE-128, pool address, DNS, ping, i
   assert.equal(await g.waitExit(30_000), CLIENT_EXIT.OK);
   await eventually('session gone', async () => (await daemon.sessions()).length === 0);
   await eventually('interface removed', async () => !(await interfaceExists(ifname)));
+  assert.doesNotMatch((await net.exec(['ip', 'neigh', 'show', 'proxy'])).stdout, new RegExp(link.local.replace(/\./g, '\\.')), 'proxyarp entry removed');
   const down = readFileSync(daemon.ipDownLog, 'utf8').trim().split('\n');
   assert.equal(down.length, 1);
   assert.match(down[0], new RegExp(`^${ifname} pptp 115200 ${SERVER_PPP_IP.replace(/\./g, '\\.')} ${link.local.replace(/\./g, '\\.')} .*BYTES_SENT=[1-9]\\d* BYTES_RCVD=[1-9]\\d*`));
