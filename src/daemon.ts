@@ -152,7 +152,7 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
   const debug = cli.debug || cfg.pptpd.debug || cfg.ppp.debug;
   const log = createLogger({ level: debug ? 'debug' : 'info', format: cli.logFormat });
   const main = log.child({ component: 'main' });
-  main.info({ version: VERSION, conf: cfg.files.conf, pid: process.pid }, 'pptpd starting');
+  main.info({ version: VERSION, conf: cfg.files.conf }, 'pptpd starting');
   for (const w of cfg.warnings) main.warn({ component: 'config' }, w);
   warnUnsupported(cfg, main);
   if (src.demoPassword) {
