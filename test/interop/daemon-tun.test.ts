@@ -163,6 +163,8 @@ test('Arch-wiki setup verbatim: MS-CHAPv2 + MPPE-128, pool address, DNS, ping, i
   assert.equal(await g.waitExit(30_000), CLIENT_EXIT.OK);
   await eventually('session gone', async () => (await daemon.sessions()).length === 0);
   await eventually('interface removed', async () => !(await interfaceExists(ifname)));
+  const stats = JSON.parse((await daemon.pptpctl('stats')).stdout) as { poolFree: number; poolSize: number };
+  assert.equal(stats.poolFree, stats.poolSize, 'the address is back in the pool');
   assert.doesNotMatch((await net.exec(['ip', 'neigh', 'show', 'proxy'])).stdout, new RegExp(link.local.replace(/\./g, '\\.')), 'proxyarp entry removed');
   const down = readFileSync(daemon.ipDownLog, 'utf8').trim().split('\n');
   assert.equal(down.length, 1);
