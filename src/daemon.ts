@@ -128,6 +128,18 @@ function warnUnsupported(cfg: LoadedConfig, log: Logger): void {
   if (p.vrf) log.warn({ vrf: p.vrf }, 'vrf is not supported yet: listening in the default VRF');
   if (p.delegate) log.warn('delegate: addresses still come from the pool unless chap-secrets pins one');
   if (p.ppp) log.info({ ppp: p.ppp }, 'the ppp directive is ignored: PPP runs inside this process');
+  // Parsed pppd options the engine does not act on yet: never a silent ignore.
+  const o = cfg.ppp;
+  const pending: Array<[string, unknown]> = [
+    ['idle', o.idle], ['logfile', o.logfile], ['lcp-restart', o.lcpRestart], ['lcp-max-configure', o.lcpMaxConfigure],
+    ['lcp-max-terminate', o.lcpMaxTerminate], ['lcp-max-failure', o.lcpMaxFailure], ['ipcp-restart', o.ipcpRestart],
+    ['ipcp-max-configure', o.ipcpMaxConfigure], ['ipcp-max-terminate', o.ipcpMaxTerminate], ['ipcp-max-failure', o.ipcpMaxFailure],
+    ['chap-restart', o.chapRestart], ['chap-max-challenge', o.chapMaxChallenge], ['pap-restart', o.papRestart],
+    ['pap-max-authreq', o.papMaxAuthreq], ['pap-timeout', o.papTimeout],
+  ];
+  for (const [name, v] of pending) {
+    if (v !== undefined) log.warn({ component: 'config', option: name, value: v }, `pppd option ${name} is understood but not implemented yet; pppd's default behaviour applies`);
+  }
 }
 
 export interface Daemon {
