@@ -10,6 +10,7 @@ import { authMethods, mppePolicy } from './config/ppp-options.js';
 import { ConfigErrors, ConfigError } from './util/errors.js';
 import { AddressPool } from './ippool/pool.js';
 import { SessionManager } from './session/manager.js';
+import { AuthThrottle, throttleConfigFrom } from './auth/throttle.js';
 import { ControlServer } from './control/server.js';
 import { MgmtServer } from './mgmt/server.js';
 import { PppScripts } from './scripts/ppp-scripts.js';
@@ -195,10 +196,13 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
       proxyArp.remove(s.peer, { sessionId: s.sessionId, user: s.user, ifname: s.ifname });
     },
   };
+  const throttle = new AuthThrottle(throttleConfigFrom(cfg.pptpd.robust), clock, log);
   const manager = new SessionManager({
     config: {
       policy,
       connections: cfg.pptpd.connections,
+      maxLoginsPerUser: cfg.pptpd.robust.maxLoginsPerUser,
+      duplicateLogin: cfg.pptpd.robust.duplicateLogin,
       noipparam: cfg.pptpd.noipparam,
       ...(cfg.ppp.ipparam !== undefined && { ipparam: cfg.ppp.ipparam }),
     },
@@ -209,12 +213,15 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
     random: systemRandom,
     log,
     scripts: hooks,
+    throttle,
   });
   const server = new ControlServer({
     ...(cfg.pptpd.listen.length > 0 && { listen: cfg.pptpd.listen }),
     hostName: hostname().slice(0, 63),
     vendor: 'pptpd-ts',
     stimeoutMs: cfg.pptpd.stimeout * 1000,
+    perSourceCalls: cfg.pptpd.robust.maxCallsPerSource,
+    perSourcePending: cfg.pptpd.robust.maxPendingPerSource,
     handler: manager,
     clock,
     log,
@@ -230,7 +237,10 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
         connections: Math.min(next.pptpd.connections, pool.size),
         noipparam: next.pptpd.noipparam,
         ...(next.ppp.ipparam !== undefined && { ipparam: next.ppp.ipparam }),
+        maxLoginsPerUser: next.pptpd.robust.maxLoginsPerUser,
+        duplicateLogin: next.pptpd.robust.duplicateLogin,
       });
+      throttle.reconfigure(throttleConfigFrom(next.pptpd.robust));
       if (next.pptpd.localip !== current.pptpd.localip || next.pptpd.remoteip !== current.pptpd.remoteip) {
         main.warn('localip/remoteip changed: the new pool applies after a restart');
       }
@@ -248,7 +258,7 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
     sessions: () => manager.list(),
     kill: (t) => manager.kill(t),
     reload,
-    stats: () => ({ sessions: manager.size, manager: manager.stats, server: server.stats, datapath: datapath.kind, poolFree: pool.free, poolSize: pool.size }),
+    stats: () => ({ sessions: manager.size, manager: manager.stats, server: server.stats, authThrottle: throttle.stats, datapath: datapath.kind, poolFree: pool.free, poolSize: pool.size }),
   }, log);
 
   try {

@@ -77,14 +77,51 @@ export interface PptpdConfig {
   speed: number;
   vrf?: string;
   ppp?: string;
+  /** Extensions against abuse (README "Abuse protection"); defaults when absent. */
+  robust: PptpdRobustConfig;
   warnings: string[];
 }
+
+/** Extension directives (not in poptop): authentication back-off, login and per-source limits. */
+export interface PptpdRobustConfig {
+  /** `auth-backoff-threshold N`: failures before results are held back; 0 = off. Default 3. */
+  authBackoffThreshold: number;
+  /** `auth-backoff-max SECONDS`: cap of the delay per source address. Default 30. */
+  authBackoffMaxSec: number;
+  /** `auth-backoff-user-max SECONDS`: cap per user name (only delays, never locks out). Default 8. */
+  authBackoffUserMaxSec: number;
+  /** `auth-backoff-decay SECONDS`: one failure is forgotten per this much quiet. Default 60. */
+  authBackoffDecaySec: number;
+  /** `max-logins-per-user N`: sessions one user may hold; 0 = unlimited (default, as pppd). */
+  maxLoginsPerUser: number;
+  /** `duplicate-login refuse|replace`: beyond the limit, refuse the new login (default) or end the oldest. */
+  duplicateLogin: 'refuse' | 'replace';
+  /** `max-calls-per-source N`: calls (sessions) at once from one client address. Default 64. */
+  maxCallsPerSource: number;
+  /** `max-pending-per-source N`: control connections of one address still waiting for SCCRQ. Default 8. */
+  maxPendingPerSource: number;
+}
+
+export const DEFAULT_ROBUST: Readonly<PptpdRobustConfig> = Object.freeze({
+  authBackoffThreshold: 3,
+  authBackoffMaxSec: 30,
+  authBackoffUserMaxSec: 8,
+  authBackoffDecaySec: 60,
+  maxLoginsPerUser: 0,
+  duplicateLogin: 'refuse',
+  maxCallsPerSource: 64,
+  maxPendingPerSource: 8,
+});
 
 type Kind = 'flag' | 'value';
 const DIRECTIVES: Record<string, Kind> = {
   option: 'value', debug: 'flag', stimeout: 'value', noipparam: 'flag', logwtmp: 'flag',
   bcrelay: 'value', delegate: 'flag', connections: 'value', localip: 'value', remoteip: 'value',
   listen: 'value', pidfile: 'value', speed: 'value', vrf: 'value', ppp: 'value',
+  // Extensions (ours).
+  'auth-backoff-threshold': 'value', 'auth-backoff-max': 'value', 'auth-backoff-user-max': 'value',
+  'auth-backoff-decay': 'value', 'max-logins-per-user': 'value', 'duplicate-login': 'value',
+  'max-calls-per-source': 'value', 'max-pending-per-source': 'value',
 };
 
 interface Seen { value: string; line: number }
@@ -152,6 +189,23 @@ export function parsePptpdConf(text: string, file: string, overrides: PptpdOverr
   const stimeout = overrides.stimeout ?? int('stimeout', 1, 3600, DEFAULT_STIMEOUT);
   const connectionsRequested = overrides.connections ?? int('connections', 1, MAX_CONNECTIONS, DEFAULT_CONNECTIONS);
   const speed = overrides.speed ?? int('speed', 1, 1_000_000_000, DEFAULT_SPEED);
+  const dup = seen.get('duplicate-login');
+  if (dup && dup.value !== 'refuse' && dup.value !== 'replace') {
+    errors.push(new ConfigError(file, dup.line, `duplicate-login "${dup.value}" must be "refuse" or "replace"`));
+  }
+  const robust: PptpdRobustConfig = {
+    authBackoffThreshold: int('auth-backoff-threshold', 0, 1000, DEFAULT_ROBUST.authBackoffThreshold),
+    authBackoffMaxSec: int('auth-backoff-max', 1, 3600, DEFAULT_ROBUST.authBackoffMaxSec),
+    authBackoffUserMaxSec: int('auth-backoff-user-max', 0, 3600, DEFAULT_ROBUST.authBackoffUserMaxSec),
+    authBackoffDecaySec: int('auth-backoff-decay', 1, 86400, DEFAULT_ROBUST.authBackoffDecaySec),
+    maxLoginsPerUser: int('max-logins-per-user', 0, MAX_CONNECTIONS, DEFAULT_ROBUST.maxLoginsPerUser),
+    duplicateLogin: dup?.value === 'replace' ? 'replace' : 'refuse',
+    maxCallsPerSource: int('max-calls-per-source', 1, MAX_CONNECTIONS, DEFAULT_ROBUST.maxCallsPerSource),
+    maxPendingPerSource: int('max-pending-per-source', 1, 4096, DEFAULT_ROBUST.maxPendingPerSource),
+  };
+  if (seen.has('duplicate-login') && robust.maxLoginsPerUser === 0) {
+    warn(dup!.line, 'duplicate-login has no effect without max-logins-per-user');
+  }
 
   // listen: IPv4 or IPv6 literals; poptop resolved host names, we do no I/O.
   const listenAddrs: string[] = [];
@@ -257,6 +311,7 @@ export function parsePptpdConf(text: string, file: string, overrides: PptpdOverr
     speed,
     vrf: overrides.vrf ?? str('vrf'),
     ppp: overrides.ppp ?? str('ppp'),
+    robust,
     warnings,
   };
 }

@@ -2,7 +2,7 @@
 // ControlConnection per accepted socket, calls handed to the session layer.
 // Limits against floods: a global cap on control connections, and per source
 // address a cap on connections still waiting for their SCCRQ (the cheap
-// attack) and on all control connections.
+// attack), on all control connections, and on calls (sessions) across them.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../util/clock.js';
@@ -32,6 +32,8 @@ export interface ControlServerOptions {
   perSourcePending?: number;
   /** Per source address: all control connections (default 64). */
   perSourceTotal?: number;
+  /** Per source address: calls at once over all its connections (default 64); beyond → OCRP busy. */
+  perSourceCalls?: number;
   /** After close(), how long queued bytes may take to flush before the socket is destroyed (default 2000). */
   flushTimeoutMs?: number;
   /** A peer that does not read: destroy when this much is queued for it (default 64 KiB). */
@@ -48,13 +50,19 @@ export interface ControlServerStats {
   accepted: number;
   /** Refused at accept by a limit. */
   rejected: { global: number; perSourcePending: number; perSourceTotal: number };
+  /** Outgoing calls refused because the source address has perSourceCalls calls already. */
+  callsRefusedPerSource: number;
   open: number;
 }
 
 interface SourceCount {
   pending: number;
   total: number;
+  calls: number;
 }
+
+/** OCRP result "busy" (RFC 2637 §2.8): transient, the client may retry. */
+const OCRP_BUSY = 4;
 
 class Client {
   conn!: ControlConnection;
@@ -89,6 +97,7 @@ export class ControlServer {
   readonly stats: ControlServerStats = {
     accepted: 0,
     rejected: { global: 0, perSourcePending: 0, perSourceTotal: 0 },
+    callsRefusedPerSource: 0,
     open: 0,
   };
   private readonly o: ControlServerOptions;
@@ -97,6 +106,7 @@ export class ControlServer {
   private readonly clients = new Set<Client>();
   private readonly perSource = new Map<string, SourceCount>();
   private lastRejectLog = -Infinity;
+  private lastCallRefusalLog = -Infinity;
   private stopping = false;
 
   constructor(o: ControlServerOptions) {
@@ -155,7 +165,7 @@ export class ControlServer {
   private sourceCount(source: string): SourceCount {
     let c = this.perSource.get(source);
     if (!c) {
-      c = { pending: 0, total: 0 };
+      c = { pending: 0, total: 0, calls: 0 };
       this.perSource.set(source, c);
     }
     return c;
@@ -215,8 +225,26 @@ export class ControlServer {
         }
       },
       close: () => this.closeSocket(c),
-      onCall: (call) => this.o.handler.onCall(conn, call, source, local),
-      onCallCleared: (callId, reason) => this.o.handler.onCallCleared(conn, callId, reason),
+      onCall: (call) => {
+        const limit = this.o.perSourceCalls ?? 64;
+        if (count.calls >= limit) {
+          this.stats.callsRefusedPerSource++;
+          const now = this.o.clock.now();
+          if (now - this.lastCallRefusalLog >= 1000) {
+            // One line a second at most, with the running total.
+            this.lastCallRefusalLog = now;
+            this.log.warn({ peer, calls: count.calls, limit, refused: this.stats.callsRefusedPerSource }, 'call refused: too many calls from this address');
+          }
+          return { accept: false, result: OCRP_BUSY, reason: `too many calls from ${source} (${limit})` };
+        }
+        const d = this.o.handler.onCall(conn, call, source, local);
+        if (d.accept) count.calls++;
+        return d;
+      },
+      onCallCleared: (callId, reason) => {
+        count.calls--; // exactly once per accepted call (connection.ts contract)
+        this.o.handler.onCallCleared(conn, callId, reason);
+      },
     });
     c.conn = conn;
 

@@ -48,6 +48,10 @@ export interface DatapathCall {
   attach(info: DatapathAttachInfo): Promise<{ ifname: string }>;
   /** IP packets from the link (decrypted) for the interface (userspace datapaths). */
   deliverIp(packet: Uint8Array): void;
+  /** Kernel datapath: MPPE start keys, before the CCP Configure-Acks pass (see LinkHooks.kernelMppeKeys). */
+  armMppe?(keys: { sendKey: Uint8Array; recvKey: Uint8Array; required: boolean }): void;
+  /** Kernel datapath: CCP is up with MPPE (see LinkHooks.kernelMppeUp). */
+  mppeUp?(): void;
   counters(): DatapathCounters;
   /** Removes the interface and unregisters GRE. Idempotent. */
   close(): Promise<void>;

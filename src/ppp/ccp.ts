@@ -143,7 +143,11 @@ export class Ccp implements FsmProtocol {
 
   resetci(): void {
     this.wantMppe = this.cfg.keysAvailable;
-    this.ourBits = this.choose(KEY_BITS);
+    // Offer every allowed key length, as pppd does; the peer Naks with the one
+    // it takes. Offering only the strongest made a 40-bit-only client (pppd
+    // `require-mppe-40`) reject our request and hang up.
+    const p = this.cfg.policy;
+    this.ourBits = (p.allow128 ? MPPE_S : 0) | (p.allow56 ? MPPE_M : 0) | (p.allow40 ? MPPE_L : 0);
     if (!this.ourBits) this.wantMppe = false;
     // Client: ask for stateful when allowed (pppd `mppe-stateful`). Server:
     // only once the peer has asked for it (brief: H unless peer wants stateful).

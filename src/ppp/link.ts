@@ -250,6 +250,13 @@ export class PppLink {
   }
 
   private rxCompressed(f: Uint8Array, p: number): void {
+    if (this.o.dataMode === 'kernel') {
+      // The kernel hands us an MPPE frame only when its decompressor is in
+      // error (stateful: a lost packet): ask the peer to flush, as pppd does.
+      this.drop();
+      if (this.phase === 'running' && this.mppe?.stateful) this.requestReset();
+      return;
+    }
     const codec = this.codec;
     const out = this.rxBuf;
     if (this.phase !== 'running' || !codec || !out) return this.drop();
@@ -472,6 +479,13 @@ export class PppLink {
           resetAcked: () => { this.resetPending = false; },
         },
       );
+      if (keysAvailable && this.o.dataMode === 'kernel' && this.hooks.kernelMppeKeys) {
+        // The kernel's MPPE must hold the keys before either CCP Configure-Ack
+        // passes (ours answers the peer's request; the peer's answers the one
+        // open() sends now). Start keys do not depend on the strength.
+        const k = this.factories.mppeStartKeys(this.keys!, this.role, 128);
+        this.hooks.kernelMppeKeys({ sendKey: k.send, recvKey: k.recv, required: mppe.required });
+      }
       this.ccp.fsm.up();
       this.ccp.fsm.open();
     } else {
@@ -502,6 +516,7 @@ export class PppLink {
       const k = this.factories.mppeStartKeys(this.keys, this.role, m.bits);
       this.mppe = { bits: m.bits, stateful: m.stateful, sendKey: k.send, recvKey: k.recv };
       this.codec = null; // created with the scratch buffers when the link runs
+      if (this.o.dataMode === 'kernel') this.hooks.kernelMppeUp?.(); // before IPCP's first frame
     } else {
       this.mppe = null;
     }

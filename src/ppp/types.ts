@@ -104,6 +104,18 @@ export interface LinkHooks {
   onDown(reason: string): void;
   /** Decrypted IPv4 packet from the peer (userspace datapath only); valid only during the call. */
   onIp?(packet: Uint8Array): void;
+  /**
+   * Kernel data mode only: the MPPE start keys, once authentication produced
+   * them and BEFORE CCP starts. Kernel MPPE starts a direction when it sees a
+   * CCP Configure-Ack pass through the ppp unit, and must hold the keys then.
+   */
+  kernelMppeKeys?(keys: { sendKey: Uint8Array; recvKey: Uint8Array; required: boolean }): void;
+  /**
+   * Kernel data mode only: CCP reached Opened with MPPE. Called before IPCP
+   * starts: until the kernel knows CCP is up (SC_CCP_UP) it drops every
+   * non-LCP/CCP frame it would have to encrypt, IPCP included.
+   */
+  kernelMppeUp?(): void;
 }
 
 /** Pluggable constructors (tests inject fakes; defaults are the real ones). */

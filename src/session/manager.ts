@@ -11,6 +11,7 @@
 //     that is still configured on a dying interface)
 //   → ONE "session down" log line with reason, duration and bytes.
 import type { Logger } from 'pino';
+import type { AuthThrottle } from '../auth/throttle.js';
 import type { AuthBackend, SecretEntry } from '../auth/types.js';
 import { CallIdAllocator } from '../control/call-ids.js';
 import type { CallDecision, IncomingCall } from '../control/connection.js';
@@ -46,6 +47,10 @@ export interface SessionManagerConfig {
   ipparam?: string;
   /** Admin kill: how long LCP may take to terminate before we force the end. Default 7000 (pppd: 2 × 3 s). */
   killGraceMs?: number;
+  /** Extension `max-logins-per-user N`: sessions one user may hold at once; 0/undefined = no limit (pppd). */
+  maxLoginsPerUser?: number;
+  /** Extension `duplicate-login`: beyond the limit, end the oldest session ('replace') or the new one ('refuse', default). */
+  duplicateLogin?: 'replace' | 'refuse';
 }
 
 export interface SessionManagerOptions {
@@ -63,6 +68,8 @@ export interface SessionManagerOptions {
   createLink?: (o: LinkOptions) => SessionLink;
   /** Wall clock for display timestamps; default Date.now. */
   wallClock?: () => number;
+  /** Back-off after failed authentications (auth/throttle.ts); none = answer at once. */
+  throttle?: AuthThrottle;
 }
 
 /** A call that ends after this long without a single GRE frame from the client gets a hint in its down line. */
@@ -80,6 +87,8 @@ type EndSource = 'pptp' | 'ppp' | 'admin' | 'force';
 export interface SessionManagerStats {
   accepted: number;
   refused: { limit: number; pool: number; datapath: number; shutdown: number };
+  /** Sessions ended by the duplicate-login policy (the new one refused, or an old one replaced). */
+  duplicateLogins: number;
   up: number;
   down: number;
 }
@@ -89,6 +98,7 @@ export class SessionManager {
   readonly stats: SessionManagerStats = {
     accepted: 0,
     refused: { limit: 0, pool: 0, datapath: 0, shutdown: 0 },
+    duplicateLogins: 0,
     up: 0,
     down: 0,
   };
@@ -103,6 +113,7 @@ export class SessionManager {
   private readonly scripts: SessionScripts | undefined;
   private readonly createLink: (o: LinkOptions) => SessionLink;
   private readonly wallClock: () => number;
+  private readonly throttle: AuthThrottle | undefined;
 
   private readonly sessions = new Map<string, Session>();
   /** By our call id (unique server-wide). */
@@ -124,6 +135,7 @@ export class SessionManager {
     this.callIds = o.callIds ?? new CallIdAllocator();
     this.createLink = o.createLink ?? ((lo) => new PppLink(lo));
     this.wallClock = o.wallClock ?? Date.now;
+    this.throttle = o.throttle;
   }
 
   /** Sessions that exist (not yet torn down). */
@@ -180,7 +192,7 @@ export class SessionManager {
     try {
       s.link = this.createLink({
         policy: this.config.policy,
-        backend: this.backend,
+        backend: this.throttle ? this.throttledBackend(s, this.throttle) : this.backend,
         clock: this.clock,
         random: this.random,
         log: s.log,
@@ -190,10 +202,16 @@ export class SessionManager {
           assignAddress: (req) => this.assignAddress(s, req),
           onAuthenticated: (user) => {
             s.user = user;
+            if (s.authAttempt !== undefined) this.throttle?.succeeded(s.clientAddress, user);
+            s.authAttempt = undefined;
+            this.enforceLoginLimit(s);
           },
           onUp: (info) => this.linkUp(s, info),
           onDown: (reason) => this.end(s, reason, 'ppp'),
           onIp: (packet) => s.dp.deliverIp(packet),
+          // Kernel datapath: MPPE keys into the kernel before CCP's Configure-Acks.
+          kernelMppeKeys: (keys) => s.dp.armMppe?.(keys),
+          kernelMppeUp: () => s.dp.mppeUp?.(),
         },
       });
     } catch (e) {
@@ -243,9 +261,14 @@ export class SessionManager {
   }
 
   /** New policy/backend/limits apply to new sessions only; sessions that are up keep theirs. */
-  reload(o: { policy?: PppPolicy; backend?: AuthBackend; connections?: number; noipparam?: boolean; ipparam?: string }): void {
+  reload(o: {
+    policy?: PppPolicy; backend?: AuthBackend; connections?: number; noipparam?: boolean; ipparam?: string;
+    maxLoginsPerUser?: number; duplicateLogin?: 'replace' | 'refuse';
+  }): void {
     this.config = {
       ...this.config,
+      ...(o.maxLoginsPerUser !== undefined ? { maxLoginsPerUser: o.maxLoginsPerUser } : {}),
+      ...(o.duplicateLogin !== undefined ? { duplicateLogin: o.duplicateLogin } : {}),
       ...(o.policy ? { policy: o.policy } : {}),
       ...(o.connections !== undefined ? { connections: o.connections } : {}),
       ...(o.noipparam !== undefined ? { noipparam: o.noipparam } : {}),
@@ -293,6 +316,55 @@ export class SessionManager {
     // Unique by the counter; the random suffix keeps ids from colliding across restarts in logs.
     const r = this.random(2);
     return `${(++this.seq).toString(36)}${((r[0]! << 8) | r[1]!).toString(16).padStart(4, '0')}`;
+  }
+
+  /**
+   * The secrets back-end as this session's authenticator sees it: each lookup
+   * is one attempt. A second lookup means the previous attempt failed (MS-CHAP
+   * retry); the result of an attempt is held back by the throttle's delay
+   * (the authenticator answers only once the lookup resolves).
+   */
+  private throttledBackend(s: Session, t: AuthThrottle): AuthBackend {
+    return {
+      lookup: (user, server) => {
+        if (s.authAttempt !== undefined) t.failed(s.clientAddress, s.authAttempt);
+        s.authAttempt = user;
+        const delay = t.delayFor(s.clientAddress, user);
+        const answer = this.backend.lookup(user, server);
+        if (delay <= 0 || s.state === 'down') return answer;
+        answer.catch(() => {}); // settled later through the hold
+        return new Promise((resolve, reject) => {
+          s.authHold?.cancel();
+          s.authHold = this.clock.setTimer(delay, () => {
+            s.authHold = undefined;
+            answer.then(resolve, reject);
+          });
+        });
+      },
+    };
+  }
+
+  /** Duplicate-login policy, once a session's user is authenticated. */
+  private enforceLoginLimit(s: Session): void {
+    const max = this.config.maxLoginsPerUser ?? 0;
+    if (max <= 0 || s.state !== 'starting') return;
+    const others: Session[] = [];
+    for (const o of this.sessions.values()) {
+      if (o !== s && o.user === s.user && (o.state === 'starting' || o.state === 'up')) others.push(o);
+    }
+    if (others.length < max) return;
+    if (this.config.duplicateLogin === 'replace') {
+      // Oldest first (Map order is creation order).
+      for (const o of others.slice(0, others.length - max + 1)) {
+        this.stats.duplicateLogins++;
+        o.log.warn({ user: s.user, newClient: s.clientAddress, maxLogins: max }, 'session replaced by a new login of the same user');
+        this.end(o, `replaced by a new login of ${s.user} from ${s.clientAddress} (max-logins-per-user ${max})`, 'admin');
+      }
+      return;
+    }
+    this.stats.duplicateLogins++;
+    s.log.warn({ user: s.user, sessions: others.length, maxLogins: max }, 'login refused: user already logged in');
+    this.end(s, `${s.user} is already logged in (max-logins-per-user ${max})`, 'admin');
   }
 
   private assignAddress(
@@ -441,6 +513,12 @@ export class SessionManager {
     s.state = 'down';
     s.guard?.cancel();
     s.guard = undefined;
+    s.authHold?.cancel();
+    s.authHold = undefined;
+    // An attempt that never got a success counts as failed (hanging up while
+    // the result is held back does not escape the back-off).
+    if (s.authAttempt !== undefined) this.throttle?.failed(s.clientAddress, s.authAttempt);
+    s.authAttempt = undefined;
     const why = s.reason;
     if (!s.pppGone) {
       s.pppGone = true;

@@ -75,6 +75,10 @@ export class Session {
   ipUp: Promise<unknown> | undefined;
   /** Counters at teardown (the datapath call is closed afterwards). */
   final: DatapathCounters | undefined;
+  /** The user of the authentication attempt being verified (auth back-off bookkeeping). */
+  authAttempt: string | undefined;
+  /** An authentication result held back by the back-off. */
+  authHold: Timer | undefined;
 
   constructor(p: SessionParams) {
     this.id = p.id;

@@ -22,7 +22,9 @@ function linkIn(phase: Phase): Scripted {
   if (phase === 'authenticate') return s;
   authOk(s);
   if (phase === 'network') return s;
-  s.feed('ff 03 80 fd 02 01 00 0a  12 06 01 00 00 40');
+  // We offer every allowed key length; the peer Naks with 128-bit, then acks.
+  s.feed('ff 03 80 fd 03 01 00 0a  12 06 01 00 00 40');
+  s.feed('ff 03 80 fd 02 02 00 0a  12 06 01 00 00 40');
   s.feed('ff 03 80 fd 01 01 00 0a  12 06 01 00 00 40');
   s.feed('ff 03 80 21 02 01 00 0a  03 06 0a 00 00 01');
   s.feed('ff 03 80 21 01 01 00 0a  03 06 0a 00 00 02');
