@@ -201,6 +201,8 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
     config: {
       policy,
       connections: cfg.pptpd.connections,
+      // Answer the client's first LCP frame at once instead of losing ours.
+      lcpStartWaitMs: 1000,
       maxLoginsPerUser: cfg.pptpd.robust.maxLoginsPerUser,
       duplicateLogin: cfg.pptpd.robust.duplicateLogin,
       noipparam: cfg.pptpd.noipparam,

@@ -47,6 +47,14 @@ export interface SessionManagerConfig {
   ipparam?: string;
   /** Admin kill: how long LCP may take to terminate before we force the end. Default 7000 (pppd: 2 × 3 s). */
   killGraceMs?: number;
+  /**
+   * Start LCP when the client's first frame arrives, or after this many ms.
+   * Clients attach their GRE only once they have read our OCRP, so a
+   * Configure-Request sent at once is often lost and costs the 3 s restart
+   * timer; pptp-linux, Windows and kclient all speak first. 0 (default):
+   * start right after the OCRP went out.
+   */
+  lcpStartWaitMs?: number;
   /** Extension `max-logins-per-user N`: sessions one user may hold at once; 0/undefined = no limit (pppd). */
   maxLoginsPerUser?: number;
   /** Extension `duplicate-login`: beyond the limit, end the oldest session ('replace') or the new one ('refuse', default). */
@@ -220,8 +228,14 @@ export class SessionManager {
       this.log.error({ ...client, err: (e as Error).message }, 'call refused: PPP link could not be created');
       return { accept: false, result: OCRP_GENERAL_ERROR, reason: 'internal error' };
     }
+    const startLink = () => {
+      s.startTimer?.cancel();
+      s.startTimer = undefined;
+      if (s.state === 'starting' && !s.pppGone && s.link.phase === 'dead') s.link.start();
+    };
     dp.onFrame = (frame) => {
       s.gotFrame = true;
+      if (s.startTimer) startLink(); // the client spoke first: answer at once
       s.link.input(frame);
     };
     this.sessions.set(id, s);
@@ -231,9 +245,9 @@ export class SessionManager {
     // Start LCP only after the connection has sent the OCRP (it does so
     // right after we return): a client drops GRE for a call it has not seen
     // accepted, which would cost a 3 s restart timeout.
-    queueMicrotask(() => {
-      if (s.state === 'starting' && !s.pppGone) s.link.start();
-    });
+    const wait = this.config.lcpStartWaitMs ?? 0;
+    if (wait > 0) s.startTimer = this.clock.setTimer(wait, startLink);
+    else queueMicrotask(startLink);
     return { accept: true };
   }
 
@@ -515,6 +529,8 @@ export class SessionManager {
     s.guard = undefined;
     s.authHold?.cancel();
     s.authHold = undefined;
+    s.startTimer?.cancel();
+    s.startTimer = undefined;
     // An attempt that never got a success counts as failed (hanging up while
     // the result is held back does not escape the back-off).
     if (s.authAttempt !== undefined) this.throttle?.failed(s.clientAddress, s.authAttempt);

@@ -70,6 +70,8 @@ export class Session {
   reason: string | undefined;
   /** Admin kill: force the end if the link never finishes terminating. */
   guard: Timer | undefined;
+  /** Pending LCP start (lcpStartWaitMs): cancelled by the first client frame or teardown. */
+  startTimer: Timer | undefined;
   attaching: Promise<unknown> | undefined;
   ipUpRan = false;
   ipUp: Promise<unknown> | undefined;

@@ -115,6 +115,7 @@ export interface HarnessOptions {
   delivery?: 'sync' | 'microtask';
   killGraceMs?: number;
   noipparam?: boolean;
+  lcpStartWaitMs?: number;
 }
 
 export class SessionHarness {
@@ -144,6 +145,7 @@ export class SessionHarness {
         connections: o.connections ?? 100,
         ...(o.killGraceMs !== undefined ? { killGraceMs: o.killGraceMs } : {}),
         ...(o.noipparam !== undefined ? { noipparam: o.noipparam } : {}),
+        ...(o.lcpStartWaitMs !== undefined ? { lcpStartWaitMs: o.lcpStartWaitMs } : {}),
       },
       pool: this.pool,
       backend: o.backend ?? tableBackend({ alice: 'alicePass', bob: 'bobPass' }),

@@ -484,3 +484,41 @@ test('a call whose client never sent a GRE frame says so in its down line (firew
   await h.manager.settled();
   assert.equal(h.logged('session down').at(-1)!.reason, 'killed by administrator');
 });
+
+test('lcpStartWaitMs: LCP starts when the client speaks first, or after the wait; no timer left behind', async () => {
+  const { h, links } = setup({ lcpStartWaitMs: 1000 });
+  const c = h.connect();
+  c.call(0x2001);
+  c.call(0x2002);
+  await h.settle();
+  const [first] = [...h.datapath.calls.values()];
+  assert.equal(links[0]!.phase, 'dead', 'waits for the client');
+  assert.equal(links[1]!.phase, 'dead');
+  // The first client speaks: our LCP starts at once and sees its frame.
+  first!.fromClient(Uint8Array.from([0xff, 0x03, 0xc0, 0x21, 0x01, 0x01, 0x00, 0x04]));
+  await h.settle();
+  assert.equal(links[0]!.phase, 'establish');
+  assert.equal(links[0]!.inputFrames.length, 1);
+  // The second stays silent: we start on our own after the wait.
+  h.clock.advance(999);
+  await h.settle();
+  assert.equal(links[1]!.phase, 'dead');
+  h.clock.advance(1);
+  await h.settle();
+  assert.equal(links[1]!.phase, 'establish');
+});
+
+test('lcpStartWaitMs: a call cleared during the wait leaves no pending start', async () => {
+  const { h, links } = setup({ lcpStartWaitMs: 1000 });
+  const c = h.connect();
+  c.call(0x2003);
+  await h.settle();
+  const before = h.clock.pending;
+  c.feed({ type: 'CCRQ', callId: 0x2003 });
+  await h.settle();
+  await h.manager.settled();
+  assert.ok(h.clock.pending < before, 'the start timer was cancelled');
+  h.clock.advance(2000);
+  await h.settle();
+  assert.equal(links[0]!.phase, 'dead', 'never started');
+});
