@@ -48,6 +48,12 @@ export interface NativeAddon extends KpppNative {
   tunOpen(name: string, mtu?: number): { fd: number; name: string };
   /** Closes a TUN/raw fd; stop its poller first. */
   closeFd(fd: number): void;
+  /**
+   * Closes the fd on libuv's thread pool: a TUN close unregisters the netdev
+   * (10-30 ms under RTNL), which must not stall the event loop. Settles once
+   * the fd (and its interface) is gone; the number is not reused before.
+   */
+  closeFdAsync(fd: number): Promise<void>;
 
   // ifconf.c — ioctls on a fresh AF_INET socket in the calling thread's netns.
   ifSetMtu(name: string, mtu: number): void;

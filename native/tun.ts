@@ -121,13 +121,25 @@ export class TunDevice {
 
   /** Flushes, stops polling and closes the fd, which removes the interface. */
   close(): void {
-    if (this.closed) return;
+    if (this.detach()) loadNative().closeFd(this.fd);
+  }
+
+  /**
+   * As close(), but the close (the kernel's netdev unregistration, 10-30 ms
+   * under RTNL) runs off the event loop; resolves when the interface is gone.
+   */
+  closeAsync(): Promise<void> {
+    return this.detach() ? loadNative().closeFdAsync(this.fd) : Promise.resolve();
+  }
+
+  /** Stops all use of the fd; true when the caller must now close it. */
+  private detach(): boolean {
+    if (this.closed) return false;
     // Queued packets name this fd; write them before the number can be reused.
     this.flush();
     this.closed = true;
-    const native = loadNative();
-    if (this.poller) native.pollerStop(this.poller);
+    if (this.poller) loadNative().pollerStop(this.poller);
     this.poller = undefined;
-    native.closeFd(this.fd);
+    return true;
   }
 }

@@ -7,7 +7,6 @@
 // (iperf3, ping) goes through pptp.ko + ppp_generic + ppp_mppe.
 import type { Logger } from 'pino';
 import type { ClientCall, ClientConnection } from '../../src/control/client-connection.js';
-import { mppeStartKeys } from '../../src/crypto/mppe-keys.js';
 import { createPeerAuthenticator } from '../../src/ppp/auth/index.js';
 import { PppClientLink } from '../../src/ppp/link.js';
 import type { LinkUpInfo, PppPolicy } from '../../src/ppp/types.js';
@@ -123,16 +122,17 @@ export class KClientSession {
         createPeerAuthenticator: (method, actx) => createPeerAuthenticator(method, {
           ...actx,
           done: (out) => {
-            // Kernel MPPE starts each direction when a CCP Configure-Ack
-            // passes the unit: the keys must be in before CCP begins, which
-            // the link does as soon as this verdict reaches it.
-            if (out.ok && out.keys && ctx.policy.mppe) this.armMppe(out.keys);
             actx.done(out);
             if (out.ok) this.replayHeld();
           },
         }),
       },
       hooks: {
+        // Kernel MPPE starts each direction when a CCP Configure-Ack passes
+        // the unit: the link hands us the start keys before CCP begins and
+        // again before every new CCP round (a server that renegotiates to
+        // stateful), as pppd's ccp_test() does.
+        kernelMppeKeys: (keys) => this.armMppe(keys.sendKey, keys.recvKey),
         send: (f) => this.sendControl(f),
         onUp: (info) => this.linkUp(info),
         onDown: (r) => this.linkDown(r),
@@ -142,13 +142,12 @@ export class KClientSession {
     return done;
   }
 
-  private armMppe(keys: Parameters<typeof mppeStartKeys>[0]): void {
+  private armMppe(sendKey: Uint8Array, recvKey: Uint8Array): void {
     const k = this.kcall;
-    if (!k || k.isClosed) return;
-    const start = mppeStartKeys(keys, 'client', 128);
+    if (!k || k.isClosed || !this.ctx.policy.mppe) return;
     try {
       // Strength and mode come from the Configure-Acks the kernel sees.
-      k.armMppe({ sendKey: start.send, recvKey: start.recv, bits: 128, stateless: true }, this.ctx.policy.mppe!.required);
+      k.armMppe({ sendKey, recvKey, bits: 128, stateless: true }, this.ctx.policy.mppe.required);
       this.mppeArmed = true;
     } catch (e) {
       this.fail(`kernel MPPE: ${(e as Error).message}`);

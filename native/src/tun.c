@@ -1,6 +1,7 @@
 /* TUN devices: one non-persistent IFF_TUN|IFF_NO_PI interface per fd.
  * Closing the fd removes the interface, so a crashed daemon leaves nothing. */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -88,7 +89,59 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   return make_undefined(env);
 }
 
+/* Closing a TUN fd unregisters its netdev under RTNL (synchronize_net,
+ * 10-30 ms each): done on the loop thread, tearing down thousands of
+ * sessions would freeze the daemon for minutes. closeFdAsync runs close()
+ * on libuv's thread pool and settles a promise when the interface is gone.
+ * The fd number stays allocated until then, so it cannot be reused early. */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;
+  int err;
+} close_job_t;
+
+static void close_execute(napi_env env, void *data) {
+  close_job_t *j = data;
+  j->err = (close(j->fd) < 0 && errno != EINTR) ? errno : 0;
+}
+
+static void close_complete(napi_env env, napi_status status, void *data) {
+  close_job_t *j = data;
+  if (status == napi_ok && j->err == 0) {
+    napi_resolve_deferred(env, j->deferred, make_undefined(env));
+  } else {
+    napi_reject_deferred(env, j->deferred, make_errno_error(env, "close", j->err ? j->err : EIO));
+  }
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+/* closeFdAsync(fd: number): Promise<void> */
+static napi_value close_fd_async(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (arg_count(env, info, 1, argv, NULL)) return NULL;
+  int32_t fd;
+  if (get_int32(env, argv[0], &fd, "fd")) return NULL;
+  if (fd < 0) return throw_type(env, "fd must be >= 0");
+  close_job_t *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, "calloc(close job)", ENOMEM);
+  j->fd = fd;
+  napi_value promise, name;
+  napi_create_string_utf8(env, "pptpd:close", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+      napi_create_async_work(env, NULL, name, close_execute, close_complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    /* Could not queue: close here rather than leak the interface. */
+    close(fd);
+    free(j);
+    return throw_errno(env, "napi_queue_async_work(close)", ENOMEM);
+  }
+  return promise;
+}
+
 void init_tun(napi_env env, napi_value exports) {
   export_fn(env, exports, "tunOpen", tun_open);
   export_fn(env, exports, "closeFd", close_fd);
+  export_fn(env, exports, "closeFdAsync", close_fd_async);
 }

@@ -38,7 +38,9 @@ export interface LinkTuning {
 
 export class PppLink {
   phase: LinkPhase = 'dead';
-  readonly stats: LinkStats = { rxFrames: 0, txFrames: 0, rxIp: 0, txIp: 0, rxBytes: 0, txBytes: 0, dropped: 0 };
+  readonly stats: LinkStats = {
+    rxFrames: 0, txFrames: 0, rxIp: 0, txIp: 0, rxBytes: 0, txBytes: 0, dropped: 0, mppeErrors: 0, ccpResetsSent: 0, ccpResetsReceived: 0,
+  };
   readonly lcp: Lcp;
   ccp: Ccp | null = null;
   ipcp: Ipcp | null = null;
@@ -249,11 +251,24 @@ export class PppLink {
     this.txOut = new Uint8Array(this.mtu + 8);
   }
 
+  /**
+   * Kernel data mode: the kernel's MPPE must hold the start keys before
+   * either CCP Configure-Ack passes (ours answers the peer's request; the
+   * peer's answers ours), and again before each new CCP round. Start
+   * keys do not depend on the strength.
+   */
+  private armKernelMppe(required: boolean): void {
+    if (this.o.dataMode !== 'kernel' || !this.hooks.kernelMppeKeys || !this.keys) return;
+    const k = this.factories.mppeStartKeys(this.keys, this.role, 128);
+    this.hooks.kernelMppeKeys({ sendKey: k.send, recvKey: k.recv, required });
+  }
+
   private rxCompressed(f: Uint8Array, p: number): void {
     if (this.o.dataMode === 'kernel') {
       // The kernel hands us an MPPE frame only when its decompressor is in
       // error (stateful: a lost packet): ask the peer to flush, as pppd does.
       this.drop();
+      this.stats.mppeErrors++;
       if (this.phase === 'running' && this.mppe?.stateful) this.requestReset();
       return;
     }
@@ -264,6 +279,7 @@ export class PppLink {
     const len = codec.decrypt(f.subarray(p), out, 0);
     if (len < 0) {
       this.drop();
+      this.stats.mppeErrors++;
       if (codec.needsReset) this.requestReset();
       return;
     }
@@ -285,6 +301,7 @@ export class PppLink {
     if (this.resetPending && now - this.lastResetAt < RESET_RETRY_MS) return;
     this.resetPending = true;
     this.lastResetAt = now;
+    if (this.ccp?.fsm.state === 'opened') this.stats.ccpResetsSent++;
     this.ccp?.sendResetRequest();
   }
 
@@ -475,17 +492,14 @@ export class PppLink {
           down: () => this.ccpDown(),
           finished: () => this.ncpFinished('CCP'),
           fail: (r) => this.fail(r),
-          resetRequested: () => this.codec?.onResetRequest(),
+          resetRequested: () => {
+            this.stats.ccpResetsReceived++;
+            this.codec?.onResetRequest();
+          },
           resetAcked: () => { this.resetPending = false; },
         },
       );
-      if (keysAvailable && this.o.dataMode === 'kernel' && this.hooks.kernelMppeKeys) {
-        // The kernel's MPPE must hold the keys before either CCP Configure-Ack
-        // passes (ours answers the peer's request; the peer's answers the one
-        // open() sends now). Start keys do not depend on the strength.
-        const k = this.factories.mppeStartKeys(this.keys!, this.role, 128);
-        this.hooks.kernelMppeKeys({ sendKey: k.send, recvKey: k.recv, required: mppe.required });
-      }
+      if (keysAvailable) this.armKernelMppe(mppe.required);
       this.ccp.fsm.up();
       this.ccp.fsm.open();
     } else {
@@ -530,7 +544,11 @@ export class PppLink {
     this.ccpSettled = false;
     this.codec = null;
     this.mppe = null;
-    if (wasRunning) this.fail('the peer renegotiated MPPE on a running link (not supported)');
+    if (wasRunning) return this.fail('the peer renegotiated MPPE on a running link (not supported)');
+    // A new CCP round (stateful/stateless settled differently, or the peer
+    // restarted CCP): kernel MPPE derives a session key per Configure-Ack, so
+    // it needs fresh start keys first, as pppd's ccp_test() gives it.
+    if (this.phase === 'network') this.armKernelMppe(this.o.policy.mppe?.required ?? false);
   }
 
   private ncpDown(name: string): void {
@@ -665,8 +683,13 @@ export class PppLink {
     this.lcp.stopEcho();
     this.lcp.fsm.stop();
     this.stopNcps();
+    // MPPE health for the operator: loss on a stateful link shows as resets.
+    const st = this.stats;
+    const mppe = this.mppe
+      ? { mode: this.mppe.stateful ? 'stateful' : 'stateless', decryptErrors: st.mppeErrors, resetRequestsSent: st.ccpResetsSent, resetRequestsReceived: st.ccpResetsReceived }
+      : undefined;
     this.mppe = null;
-    this.log.info({ user: this.user || undefined, reason }, 'PPP link down');
+    this.log.info({ user: this.user || undefined, reason, mppe }, 'PPP link down');
     try {
       this.hooks.onDown(reason);
     } catch (e) {

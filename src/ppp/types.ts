@@ -161,4 +161,10 @@ export interface LinkStats {
   rxBytes: number;
   txBytes: number;
   dropped: number;
+  /** MPPE frames that could not be decrypted (lost sync, late, replayed); kernel mode: frames the kernel handed up in error. */
+  mppeErrors: number;
+  /** CCP Reset-Requests we sent (stateful MPPE: asking the peer to flush after a loss). */
+  ccpResetsSent: number;
+  /** CCP Reset-Requests the peer sent (it lost sync; we flushed). */
+  ccpResetsReceived: number;
 }

@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/util/log.js';
 import { seededRandom } from '../../src/util/random.js';
 import { FakeClock } from './fake-clock.js';
 import type { Authenticator, AuthenticatorContext, MppeKeyMaterial } from '../../src/ppp/auth/types.js';
-import type { LinkOptions } from '../../src/ppp/types.js';
+import type { LinkHooks, LinkOptions } from '../../src/ppp/types.js';
 import { pino, type Logger } from 'pino';
 import { Writable } from 'node:stream';
 
@@ -58,6 +58,8 @@ export interface PairOptions {
   filter?: (dir: 'c2s' | 's2c', frame: Uint8Array) => boolean;
   serverDataMode?: 'userspace' | 'kernel';
   clock?: FakeClock;
+  /** Extra server hooks (kernel-mode MPPE hooks). */
+  serverHooks?: Pick<LinkHooks, 'kernelMppeKeys' | 'kernelMppeUp'>;
 }
 
 export interface Pair {
@@ -97,6 +99,7 @@ export function makePair(o: PairOptions = {}): Pair {
       onUp: (i) => server.ups.push(i),
       onDown: (r) => server.downs.push(r),
       onIp: (p) => server.ips.push(p.slice()),
+      ...o.serverHooks,
     },
   });
   client.link = new PppClientLink({

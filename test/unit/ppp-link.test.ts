@@ -225,3 +225,36 @@ test('PFC/ACFC negotiated by the peer: data frames go out compressed; compressed
   s.feed(`c0 21 09 07 00 08 55 66 77 88`);
   assert.match(s.take()[0], /^ff03c0210a07/);
 });
+
+test('kernel data mode: the MPPE keys are armed again before a stateful renegotiation round (kernel derives a key per Configure-Ack)', async () => {
+  const events: string[] = [];
+  const mppe = { required: true, allow40: false, allow56: false, allow128: true, stateful: true };
+  const p = makePair({
+    serverDataMode: 'kernel',
+    server: { mppe },
+    client: { mppe },
+    serverHooks: { kernelMppeKeys: () => void events.push('arm') },
+  });
+  // Watch the server's CCP Configure-Request/Ack frames in order with the arms.
+  const send = p.server.sent;
+  const seen = { n: 0 };
+  const note = () => {
+    for (; seen.n < send.length; seen.n++) {
+      const f = send[seen.n];
+      if (f[2] === 0x80 && f[3] === 0xfd && (f[4] === 1 || f[4] === 2)) events.push(f[4] === 1 ? 'req' : 'ack');
+    }
+  };
+  const origPush = send.push.bind(send);
+  send.push = (...xs: Uint8Array[]) => { const r = origPush(...xs); note(); return r; };
+  p.server.link.start();
+  p.client.link.start();
+  await p.settle();
+  assert.equal(p.server.ups[0]?.mppe?.stateful, true, 'stateful after renegotiation');
+  const arms = events.flatMap((e, i) => (e === 'arm' ? [i] : []));
+  assert.equal(arms.length, 2, events.join(' '));
+  // First arm before any CCP frame; second after the first round's acks and
+  // before the renegotiated Configure-Request.
+  assert.ok(arms[0] < events.indexOf('req'), events.join(' '));
+  assert.ok(events.slice(0, arms[1]).includes('ack'), events.join(' '));
+  assert.equal(events[arms[1] + 1], 'req', events.join(' '));
+});

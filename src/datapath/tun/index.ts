@@ -48,7 +48,7 @@ export async function openTunDatapath(o: OpenTunDatapathOptions): Promise<TunDat
         dev.onPackets(cb, (err) => log.warn({ ifname: dev.name, err: err.message }, 'TUN receive error')),
       write: (p) => dev.write(p),
       flush: () => dev.flush(),
-      close: () => dev.close(),
+      close: () => dev.closeAsync(),
     };
   };
   log.info({ bind: o.bindAddress ?? '0.0.0.0' }, 'TUN datapath ready (userspace GRE and MPPE)');

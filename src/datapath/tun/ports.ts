@@ -27,7 +27,8 @@ export interface TunPort {
   /** Queues one IP packet (copied) for the kernel. */
   write(pkt: Uint8Array): boolean;
   flush(): void;
-  close(): void;
+  /** Removes the interface; may settle later (the kernel unregisters it off the event loop). */
+  close(): void | Promise<void>;
 }
 
 /** Opens the lowest free pppN whose name is not in `taken` (our own interfaces). */

@@ -74,7 +74,7 @@ class TunCall implements DatapathCall {
     try {
       tun.configure({ mtu: info.mtu, local: info.local, peer: info.peer, up: true });
     } catch (e) {
-      this.dp.closeTun(tun);
+      void this.dp.closeTun(tun);
       throw e;
     }
     this.tun = tun;
@@ -129,11 +129,11 @@ class TunCall implements DatapathCall {
     this.closed = true;
     this.gre.close();
     this.dp.forget(this);
-    if (this.tun) {
-      this.dp.closeTun(this.tun);
-      this.tun = undefined;
-    }
     this.link = undefined;
+    const tun = this.tun;
+    this.tun = undefined;
+    // Resolves once the interface is gone; the event loop keeps running meanwhile.
+    if (tun) await this.dp.closeTun(tun);
   }
 }
 
@@ -222,13 +222,15 @@ export class TunDatapath implements Datapath {
     return tun;
   }
 
-  /** @internal */
-  closeTun(tun: TunPort): void {
-    this.taken.delete(tun.name);
+  /** @internal Never rejects: a failed close is logged. */
+  async closeTun(tun: TunPort): Promise<void> {
     try {
-      tun.close();
+      await tun.close();
     } catch (e) {
       this.log.warn({ ifname: tun.name, err: (e as Error).message }, 'closing the interface failed');
+    } finally {
+      // Only now: until the kernel has removed pppN, its name is not free.
+      this.taken.delete(tun.name);
     }
   }
 
@@ -250,7 +252,8 @@ export class TunDatapath implements Datapath {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const c of [...this.calls]) await c.close();
+    // Concurrently: the interface removals queue up in the thread pool.
+    await Promise.all([...this.calls].map((c) => c.close()));
     this.raw.close();
   }
 }
