@@ -11,6 +11,7 @@
 // Includes: `file F` and `call NAME` (/etc/ppp/peers/NAME) read through the
 // `include` callback (the parser does no I/O), at most MAX_INCLUDE_DEPTH deep,
 // and a file that includes itself (directly or not) is an error.
+import type { MppePolicy } from '../ppp/types.js';
 import type { AuthMethod } from '../ppp/auth/types.js';
 import { ConfigError, ConfigErrors, PptpdError } from '../util/errors.js';
 import { formatIPv4, parseIPv4 } from './ipv4.js';
@@ -21,15 +22,8 @@ export const MAX_INCLUDE_DEPTH = 8;
 /** pppd's names for authentication protocols in require-X / refuse-X. */
 export type PppAuthName = 'pap' | 'chap' | 'mschap' | 'mschap-v2' | 'eap';
 
-export interface MppePolicy {
-  /** The link fails unless MPPE comes up. */
-  required: boolean;
-  allow40: boolean;
-  allow56: boolean;
-  allow128: boolean;
-  /** Stateful mode may be used (stateless is still preferred). */
-  stateful: boolean;
-}
+/** The same record the PPP engine negotiates from. */
+export type { MppePolicy };
 
 export interface PppOptions {
   /** Files read, in order (the main file first, then includes). */

@@ -1,26 +1,11 @@
 // The pptpctl ↔ daemon protocol: one JSON request line, one JSON reply line,
 // over a root-only unix socket.
+import type { SessionInfo } from '../session/types.js';
 
 export const MAX_LINE = 64 * 1024;
 
-export interface SessionView {
-  id: string;
-  ifname: string;
-  user: string;
-  /** The client's address inside the tunnel. */
-  peer: string;
-  /** The client's outer address. */
-  client: string;
-  callId: number;
-  peerCallId: number;
-  /** Unix ms. */
-  startedAt: number;
-  rxBytes: number;
-  txBytes: number;
-  /** e.g. "128-bit stateless", or "none". */
-  mppe: string;
-  state: string;
-}
+/** One row of `pptpctl show sessions`: the session layer's own record. */
+export type SessionView = SessionInfo;
 
 export type MgmtRequest =
   | { cmd: 'sessions' }

@@ -8,10 +8,12 @@ import type { AuthMethod } from './auth/types.js';
 export type { AuthMethod };
 
 export interface MppePolicy {
+  /** The link fails unless MPPE comes up. */
   required: boolean;
   allow40: boolean;
   allow56: boolean;
   allow128: boolean;
+  /** Stateful mode may be used (stateless is still preferred). */
   stateful: boolean;
 }
 

@@ -29,7 +29,7 @@ export interface SessionScripts {
   ipDown(s: ScriptSession): Promise<unknown> | void;
 }
 
-/** One row of `pptpctl show sessions` (same shape as mgmt/protocol.ts SessionView). */
+/** One row of `pptpctl show sessions` (mgmt/protocol.ts SessionView is this type). */
 export interface SessionInfo {
   id: string;
   ifname: string;
