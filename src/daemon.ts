@@ -20,6 +20,7 @@ import { systemClock } from './util/clock.js';
 import { systemRandom } from './util/random.js';
 import { createLogger } from './util/log.js';
 import type { PppPolicy } from './ppp/types.js';
+import type { FsmConfig } from './ppp/fsm.js';
 import type { Datapath } from './datapath/types.js';
 import { selectDatapath } from './datapath/select.js';
 import type { CliOptions } from './cli/options.js';
@@ -53,6 +54,17 @@ export function pppPolicy(cfg: LoadedConfig): PppPolicy {
     maxAuthRetries: 2,
     authTimeoutMs: 30_000,
     idleSeconds: o.idle ?? 0,
+  };
+}
+
+/** pppd's lcp-restart / lcp-max-* options; unset ones keep the RFC 1661 defaults. */
+export function fsmConfig(cfg: LoadedConfig): Partial<FsmConfig> {
+  const o = cfg.ppp;
+  return {
+    ...(o.lcpRestart !== undefined && { restartMs: o.lcpRestart * 1000 }),
+    ...(o.lcpMaxConfigure !== undefined && { maxConfigure: o.lcpMaxConfigure }),
+    ...(o.lcpMaxTerminate !== undefined && { maxTerminate: o.lcpMaxTerminate }),
+    ...(o.lcpMaxFailure !== undefined && { maxFailure: o.lcpMaxFailure }),
   };
 }
 
@@ -132,14 +144,13 @@ function warnUnsupported(cfg: LoadedConfig, log: Logger): void {
   // Parsed pppd options the engine does not act on yet: never a silent ignore.
   const o = cfg.ppp;
   const pending: Array<[string, unknown]> = [
-    ['idle', o.idle], ['logfile', o.logfile], ['lcp-restart', o.lcpRestart], ['lcp-max-configure', o.lcpMaxConfigure],
-    ['lcp-max-terminate', o.lcpMaxTerminate], ['lcp-max-failure', o.lcpMaxFailure], ['ipcp-restart', o.ipcpRestart],
+    ['idle', o.idle], ['logfile', o.logfile], ['ipcp-restart', o.ipcpRestart],
     ['ipcp-max-configure', o.ipcpMaxConfigure], ['ipcp-max-terminate', o.ipcpMaxTerminate], ['ipcp-max-failure', o.ipcpMaxFailure],
     ['chap-restart', o.chapRestart], ['chap-max-challenge', o.chapMaxChallenge], ['pap-restart', o.papRestart],
     ['pap-max-authreq', o.papMaxAuthreq], ['pap-timeout', o.papTimeout],
   ];
   for (const [name, v] of pending) {
-    if (v !== undefined) log.warn({ component: 'config', option: name, value: v }, `pppd option ${name} is understood but not implemented yet; pppd's default behaviour applies`);
+    if (v !== undefined) log.warn({ component: 'config', option: name, value: v }, `pppd option ${name} is understood but not implemented yet; pppd's default behaviour applies${name.startsWith('ipcp-') ? ' (the lcp-* values apply to IPCP and CCP too)' : ''}`);
   }
 }
 
@@ -203,6 +214,7 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
       connections: cfg.pptpd.connections,
       // Answer the client's first LCP frame at once instead of losing ours.
       lcpStartWaitMs: 1000,
+      fsm: fsmConfig(cfg),
       maxLoginsPerUser: cfg.pptpd.robust.maxLoginsPerUser,
       duplicateLogin: cfg.pptpd.robust.duplicateLogin,
       noipparam: cfg.pptpd.noipparam,
@@ -241,6 +253,7 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
         ...(next.ppp.ipparam !== undefined && { ipparam: next.ppp.ipparam }),
         maxLoginsPerUser: next.pptpd.robust.maxLoginsPerUser,
         duplicateLogin: next.pptpd.robust.duplicateLogin,
+        fsm: fsmConfig(next),
       });
       throttle.reconfigure(throttleConfigFrom(next.pptpd.robust));
       if (next.pptpd.localip !== current.pptpd.localip || next.pptpd.remoteip !== current.pptpd.remoteip) {

@@ -18,6 +18,7 @@ import type { CallDecision, IncomingCall } from '../control/connection.js';
 import type { Datapath, DatapathCall, DatapathCounters } from '../datapath/types.js';
 import { PppLink } from '../ppp/link.js';
 import type { LinkOptions, LinkUpInfo, PppPolicy } from '../ppp/types.js';
+import type { FsmConfig } from '../ppp/fsm.js';
 import type { ScriptSession } from '../scripts/ppp-scripts.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
@@ -55,6 +56,8 @@ export interface SessionManagerConfig {
    * start right after the OCRP went out.
    */
   lcpStartWaitMs?: number;
+  /** pppd's lcp-restart / lcp-max-configure / -terminate / -failure (every FSM of a link uses them). */
+  fsm?: Partial<FsmConfig>;
   /** Extension `max-logins-per-user N`: sessions one user may hold at once; 0/undefined = no limit (pppd). */
   maxLoginsPerUser?: number;
   /** Extension `duplicate-login`: beyond the limit, end the oldest session ('replace') or the new one ('refuse', default). */
@@ -200,6 +203,7 @@ export class SessionManager {
     try {
       s.link = this.createLink({
         policy: this.config.policy,
+        ...(this.config.fsm && { fsm: this.config.fsm }),
         backend: this.throttle ? this.throttledBackend(s, this.throttle) : this.backend,
         clock: this.clock,
         random: this.random,
@@ -277,7 +281,7 @@ export class SessionManager {
   /** New policy/backend/limits apply to new sessions only; sessions that are up keep theirs. */
   reload(o: {
     policy?: PppPolicy; backend?: AuthBackend; connections?: number; noipparam?: boolean; ipparam?: string;
-    maxLoginsPerUser?: number; duplicateLogin?: 'replace' | 'refuse';
+    maxLoginsPerUser?: number; duplicateLogin?: 'replace' | 'refuse'; fsm?: Partial<FsmConfig>;
   }): void {
     this.config = {
       ...this.config,
@@ -287,6 +291,7 @@ export class SessionManager {
       ...(o.connections !== undefined ? { connections: o.connections } : {}),
       ...(o.noipparam !== undefined ? { noipparam: o.noipparam } : {}),
       ...(o.ipparam !== undefined ? { ipparam: o.ipparam } : {}),
+      ...(o.fsm ? { fsm: o.fsm } : {}),
     };
     if (o.backend) this.backend = o.backend;
   }

@@ -522,3 +522,11 @@ test('lcpStartWaitMs: a call cleared during the wait leaves no pending start', a
   await h.settle();
   assert.equal(links[0]!.phase, 'dead', 'never started');
 });
+
+test('pppd lcp-* timers reach every new link (and a reload changes them for new sessions)', async () => {
+  const { h, links } = setup();
+  h.manager.reload({ fsm: { restartMs: 1000, maxConfigure: 4 } });
+  h.connect().call(0x3001);
+  await h.settle();
+  assert.deepEqual(links[0]!.o.fsm, { restartMs: 1000, maxConfigure: 4 });
+});
