@@ -144,7 +144,7 @@ function warnUnsupported(cfg: LoadedConfig, log: Logger): void {
   // Parsed pppd options the engine does not act on yet: never a silent ignore.
   const o = cfg.ppp;
   const pending: Array<[string, unknown]> = [
-    ['idle', o.idle], ['logfile', o.logfile], ['ipcp-restart', o.ipcpRestart],
+    ['idle', o.idle], ['ipcp-restart', o.ipcpRestart],
     ['ipcp-max-configure', o.ipcpMaxConfigure], ['ipcp-max-terminate', o.ipcpMaxTerminate], ['ipcp-max-failure', o.ipcpMaxFailure],
     ['chap-restart', o.chapRestart], ['chap-max-challenge', o.chapMaxChallenge], ['pap-restart', o.papRestart],
     ['pap-max-authreq', o.papMaxAuthreq], ['pap-timeout', o.papTimeout],
@@ -174,7 +174,9 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
     throw e;
   }
   const debug = cli.debug || cfg.pptpd.debug || cfg.ppp.debug;
-  const log = createLogger({ level: debug ? 'debug' : 'info', format: cli.logFormat });
+  // pppd's `logfile` (cancelled by `nolog`): every line also goes there.
+  const logfile = cfg.ppp.logfile && !cfg.ppp.nolog ? cfg.ppp.logfile : undefined;
+  const log = createLogger({ level: debug ? 'debug' : 'info', format: cli.logFormat, ...(logfile && { file: logfile }) });
   const main = log.child({ component: 'main' });
   main.info({ version: VERSION, conf: cfg.files.conf }, 'pptpd starting');
   for (const w of cfg.warnings) main.warn({ component: 'config' }, w);

@@ -16,7 +16,7 @@ import type { AuthBackend, SecretEntry } from '../auth/types.js';
 import { CallIdAllocator } from '../control/call-ids.js';
 import type { CallDecision, IncomingCall } from '../control/connection.js';
 import type { Datapath, DatapathCall, DatapathCounters } from '../datapath/types.js';
-import { PppLink } from '../ppp/link.js';
+import { PppLink, type LinkTuning } from '../ppp/link.js';
 import type { LinkOptions, LinkUpInfo, PppPolicy } from '../ppp/types.js';
 import type { FsmConfig } from '../ppp/fsm.js';
 import type { ScriptSession } from '../scripts/ppp-scripts.js';
@@ -76,7 +76,7 @@ export interface SessionManagerOptions {
   /** Server-wide call ids; the control server hands the same allocator to every connection. */
   callIds?: CallIdAllocator;
   /** Builds the PPP link (tests may substitute); default `new PppLink(o)`. */
-  createLink?: (o: LinkOptions) => SessionLink;
+  createLink?: (o: LinkOptions & LinkTuning) => SessionLink;
   /** Wall clock for display timestamps; default Date.now. */
   wallClock?: () => number;
   /** Back-off after failed authentications (auth/throttle.ts); none = answer at once. */
@@ -122,7 +122,7 @@ export class SessionManager {
   private readonly random: RandomSource;
   private readonly log: Logger;
   private readonly scripts: SessionScripts | undefined;
-  private readonly createLink: (o: LinkOptions) => SessionLink;
+  private readonly createLink: (o: LinkOptions & LinkTuning) => SessionLink;
   private readonly wallClock: () => number;
   private readonly throttle: AuthThrottle | undefined;
 

@@ -2,6 +2,7 @@
 // (or with --log-format pretty). Every line names its component.
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { Writable } from 'node:stream';
+import { openSync } from 'node:fs';
 
 export type { Logger };
 export type LogFormat = 'json' | 'pretty';
@@ -11,6 +12,8 @@ export interface LogOptions {
   format?: LogFormat;
   /** Where lines go; default stdout. */
   destination?: DestinationStream | NodeJS.WritableStream;
+  /** pppd's `logfile`: every line is also appended here, as JSON. */
+  file?: string;
 }
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -48,17 +51,33 @@ function prettyStream(out: NodeJS.WritableStream): Writable {
 /** Field names that must never reach a log line. */
 export const REDACT = ['password', 'secret', 'passwd', '*.password', '*.secret', 'ntResponse', 'keys'];
 
+/** Opens (appends to) a log file now, so a bad path is a clear start-up error, not a later crash. */
+function openLogFile(path: string): number {
+  try {
+    return openSync(path, 'a', 0o640);
+  } catch (e) {
+    throw new Error(`logfile ${path}: cannot open it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
 export function createLogger(opts: LogOptions = {}): Logger {
   const out = (opts.destination ?? process.stdout) as NodeJS.WritableStream;
   const format = opts.format ?? ((out as { isTTY?: boolean }).isTTY ? 'pretty' : 'json');
-  const dest = format === 'pretty' ? prettyStream(out) : out;
+  const main = (format === 'pretty' ? prettyStream(out) : out) as DestinationStream;
+  const level = opts.level ?? 'info';
+  const dest = opts.file
+    ? pino.multistream([
+      { level: level as pino.Level, stream: main },
+      { level: level as pino.Level, stream: pino.destination({ fd: openLogFile(opts.file), sync: false }) },
+    ])
+    : main;
   return pino(
     {
-      level: opts.level ?? 'info',
+      level,
       base: { pid: process.pid },
       redact: { paths: REDACT, censor: '[redacted]' },
     },
-    dest as DestinationStream,
+    dest,
   );
 }
 

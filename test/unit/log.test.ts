@@ -33,3 +33,24 @@ test('pretty logger prints level, component and fields', () => {
 test('prettyLine passes a non-JSON line through', () => {
   assert.equal(prettyLine('not json'), 'not json');
 });
+
+test('a log file (pppd logfile) gets the same JSON lines, secrets redacted', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const file = join(mkdtempSync(join(tmpdir(), 'pptpd-log-')), 'pptpd.log');
+  const { w, lines } = sink();
+  const log = createLogger({ format: 'json', destination: w, file }).child({ component: 'ppp' });
+  log.warn({ user: 'bob', password: 'pw-123' }, 'auth failed');
+  log.flush();
+  await new Promise((r) => setTimeout(r, 200));
+  const text = readFileSync(file, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 1);
+  assert.equal(text.length, 1);
+  assert.equal(JSON.parse(text[0]).msg, 'auth failed');
+  assert.ok(!text[0].includes('pw-123'));
+});
+
+test('an unwritable log file is a clear error at start-up', () => {
+  assert.throws(() => createLogger({ file: '/nonexistent/dir/pptpd.log' }), /logfile \/nonexistent\/dir\/pptpd\.log: cannot open it \(ENOENT\)/);
+});

@@ -2,6 +2,8 @@
 // address pool and a hand-steered PPP link: every exit path ends in exactly
 // one teardown (CDN when PPP ended first, ip-down only after ip-up, interface
 // removed, address back, one "session down" line).
+import type { LinkTuning } from '../../src/ppp/link.js';
+import type { LinkOptions } from '../../src/ppp/types.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PptpMessageOf } from '../../src/protocol/pptp/messages.js';
@@ -528,5 +530,5 @@ test('pppd lcp-* timers reach every new link (and a reload changes them for new 
   h.manager.reload({ fsm: { restartMs: 1000, maxConfigure: 4 } });
   h.connect().call(0x3001);
   await h.settle();
-  assert.deepEqual(links[0]!.o.fsm, { restartMs: 1000, maxConfigure: 4 });
+  assert.deepEqual((links[0]!.o as LinkOptions & LinkTuning).fsm, { restartMs: 1000, maxConfigure: 4 });
 });
