@@ -144,7 +144,7 @@ function warnUnsupported(cfg: LoadedConfig, log: Logger): void {
   // Parsed pppd options the engine does not act on yet: never a silent ignore.
   const o = cfg.ppp;
   const pending: Array<[string, unknown]> = [
-    ['idle', o.idle], ['ipcp-restart', o.ipcpRestart],
+    ['ipcp-restart', o.ipcpRestart],
     ['ipcp-max-configure', o.ipcpMaxConfigure], ['ipcp-max-terminate', o.ipcpMaxTerminate], ['ipcp-max-failure', o.ipcpMaxFailure],
     ['chap-restart', o.chapRestart], ['chap-max-challenge', o.chapMaxChallenge], ['pap-restart', o.papRestart],
     ['pap-max-authreq', o.papMaxAuthreq], ['pap-timeout', o.papTimeout],

@@ -20,7 +20,7 @@ import { PppLink, type LinkTuning } from '../ppp/link.js';
 import type { LinkOptions, LinkUpInfo, PppPolicy } from '../ppp/types.js';
 import type { FsmConfig } from '../ppp/fsm.js';
 import type { ScriptSession } from '../scripts/ppp-scripts.js';
-import type { Clock } from '../util/clock.js';
+import type { Clock, Timer } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 import { describeMppe, Session } from './session.js';
 import {
@@ -127,6 +127,7 @@ export class SessionManager {
   private readonly throttle: AuthThrottle | undefined;
 
   private readonly sessions = new Map<string, Session>();
+  private idleTimer: Timer | undefined;
   /** By our call id (unique server-wide). */
   private readonly byCallId = new Map<number, Session>();
   /** Teardowns still running (ip-down, interface removal). */
@@ -301,8 +302,44 @@ export class SessionManager {
    * connection that has calls, ip-down, interfaces removed. Resolves when all
    * cleanup is done. New calls are refused from now on.
    */
+  /**
+   * pppd's `idle N`: ONE timer sweeps every session (never one per session)
+   * and ends those that moved no IP packet for N seconds.
+   */
+  private armIdleSweep(): void {
+    const idle = this.config.policy.idleSeconds;
+    if (idle <= 0 || this.idleTimer || this.shuttingDown) return;
+    const period = Math.min(10_000, Math.max(1_000, idle * 250));
+    this.idleTimer = this.clock.setTimer(period, () => {
+      this.idleTimer = undefined;
+      if (this.sweepIdle()) this.armIdleSweep();
+    });
+  }
+
+  /** Ends idle sessions; true while some session is up (keep sweeping). */
+  private sweepIdle(): boolean {
+    const idleMs = this.config.policy.idleSeconds * 1000;
+    const now = this.clock.now();
+    let anyUp = false;
+    for (const s of [...this.sessions.values()]) {
+      if (s.state !== 'up') continue;
+      anyUp = true;
+      const c = s.dp.counters();
+      const moved = c.rxPackets + c.txPackets;
+      if (moved !== s.idleMark) {
+        s.idleMark = moved;
+        s.lastActive = now;
+      } else if (idleMs > 0 && now - s.lastActive >= idleMs) {
+        this.end(s, `idle for ${Math.round((now - s.lastActive) / 1000)} s (pppd idle ${idleMs / 1000})`, 'admin');
+      }
+    }
+    return anyUp;
+  }
+
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
+    this.idleTimer?.cancel();
+    this.idleTimer = undefined;
     const reason = 'server shutdown';
     const all = [...this.sessions.values()];
     const conns = new Set<CallOwner>();
@@ -449,7 +486,9 @@ export class SessionManager {
         if (s.state !== 'starting') return; // ended meanwhile; the teardown closes the interface
         s.state = 'up';
         s.upMono = this.clock.now();
+        s.lastActive = s.upMono;
         this.stats.up++;
+        this.armIdleSweep();
         if (this.scripts) {
           s.ipUpRan = true;
           const scripts = this.scripts;

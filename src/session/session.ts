@@ -72,6 +72,9 @@ export class Session {
   guard: Timer | undefined;
   /** Pending LCP start (lcpStartWaitMs): cancelled by the first client frame or teardown. */
   startTimer: Timer | undefined;
+  /** pppd `idle`: packets moved at the last sweep, and when they last changed. */
+  idleMark = -1;
+  lastActive = 0;
   attaching: Promise<unknown> | undefined;
   ipUpRan = false;
   ipUp: Promise<unknown> | undefined;

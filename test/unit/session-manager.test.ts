@@ -532,3 +532,30 @@ test('pppd lcp-* timers reach every new link (and a reload changes them for new 
   await h.settle();
   assert.deepEqual((links[0]!.o as LinkOptions & LinkTuning).fsm, { restartMs: 1000, maxConfigure: 4 });
 });
+
+test('pppd idle: one sweep ends a session that moved no IP packet for the idle time; traffic keeps one up', async () => {
+  const { h, links } = setup();
+  h.manager.reload({ policy: { ...POLICY, idleSeconds: 30 } });
+  const c = h.connect();
+  c.call(0x4001);
+  c.call(0x4002);
+  await h.settle();
+  links[0]!.up('alice');
+  links[1]!.up('bob');
+  await h.settle();
+  const [, busy] = [...h.datapath.calls.values()];
+  const timersWithTwo = h.clock.pending;
+  // Idle after 30 s, then LCP Terminate; the scripted link never answers, so
+  // the kill grace (7 s) forces the end.
+  for (let t = 0; t < 50; t++) {
+    busy!.injectIp(Uint8Array.from([0x45, 0, 0, 20]));
+    h.clock.advance(1000);
+    await h.settle();
+  }
+  const down = h.logged('session down');
+  assert.equal(down.length, 1, JSON.stringify(down));
+  assert.equal(down[0]!.user, 'alice');
+  assert.match(String(down[0]!.reason), /^idle for 3\d s \(pppd idle 30\)$/);
+  assert.deepEqual(h.manager.list().map((s) => s.user), ['bob']);
+  assert.ok(h.clock.pending <= timersWithTwo, 'one sweep timer, not one per session');
+});
