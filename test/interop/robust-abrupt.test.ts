@@ -1,7 +1,9 @@
 // Abrupt ends (issue 8 part 2) with the real pptp-linux + pppd client: pppd
 // killed with SIGKILL, GRE stopped while TCP stays up (server LCP echo),
 // a control connection that never sends SCCRQ (stimeout), a client that
-// stalls mid-authentication (its CHAP frames dropped). After each: the address
+// stalls mid-authentication (its CHAP frames dropped), a control connection
+// reset by the client (RST, not FIN), a call whose GRE never gets through (LCP
+// gives up; the down line carries the firewall/NAT hint). After each: the address
 // is back in the pool, the interface is gone, ip-down ran once per ip-up, one
 // "session down" line says why, and a session on another guest that was up
 // and pinging all along was untouched.
@@ -167,6 +169,118 @@ test('a client that stalls mid-authentication (its CHAP frames dropped) is ended
   } finally {
     await drop.remove();
     await victim.signal(3, 'KILL').catch(() => undefined);
+  }
+});
+
+/** The victim's established control connections: [local port, pids holding the socket, fds]. */
+async function victimControlConnections(): Promise<Array<{ port: number; holders: Array<{ pid: number; fd: number }> }>> {
+  const out = await victim.ok(`ss -Htnp state established dst ${net.hostIp} dport = :1723`);
+  return out.split('\n').filter((l) => l.trim()).map((l) => {
+    const port = Number(/:(\d+)\s+\S+:1723\b/.exec(l)?.[1]);
+    const holders = [...l.matchAll(/pid=(\d+),fd=(\d+)/g)].map((x) => ({ pid: Number(x[1]), fd: Number(x[2]) }));
+    return { port, holders };
+  });
+}
+
+/** Counts RST and FIN segments the daemon's host receives on one client connection (nft counters in the netns). */
+async function countTcpFlags(client: string, sport: number): Promise<{ read(): Promise<{ rst: number; fin: number }>; remove(): Promise<void> }> {
+  const name = `rstcount_${process.pid}`;
+  const m = `ip saddr ${client} tcp sport ${sport} tcp dport 1723`;
+  const rules = [
+    `table ip ${name} {`,
+    '  chain in { type filter hook input priority -20; policy accept;',
+    `    ${m} tcp flags & rst == rst counter`,
+    `    ${m} tcp flags & fin == fin counter`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+  const r = await net.exec(['nft', '-f', '-'], { input: rules });
+  assert.equal(r.code, 0, r.stderr);
+  return {
+    async read() {
+      const l = await net.exec(['nft', 'list', 'table', 'ip', name]);
+      const n = [...l.stdout.matchAll(/counter packets (\d+)/g)].map((x) => Number(x[1]));
+      assert.equal(n.length, 2, l.stdout);
+      return { rst: n[0], fin: n[1] };
+    },
+    async remove() {
+      await net.exec(['nft', 'delete', 'table', 'ip', name]);
+    },
+  };
+}
+
+// pptp-linux keeps its control connection in a call manager process; to make
+// the CLIENT's kernel reset it (not close it), a helper takes a duplicate of
+// that socket (pidfd_getfd), sets SO_LINGER {on, 0} on it and the holders are
+// killed: the last close of a socket with zero linger sends RST, never FIN.
+const RESET_PY = String.raw`
+import ctypes, os, signal, socket, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+holders = [(int(p), int(f)) for p, f in (a.split(':') for a in sys.argv[1:])]
+pid, fd = holders[0]
+pidfd = os.pidfd_open(pid)
+dup = libc.syscall(438, pidfd, fd, 0)  # pidfd_getfd
+if dup < 0:
+    sys.exit('pidfd_getfd: ' + os.strerror(ctypes.get_errno()))
+s = socket.socket(fileno=dup)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+s.close()
+for p, _ in holders:
+    os.kill(p, signal.SIGKILL)
+print('reset', len(holders))
+`;
+
+test('the client control connection is reset (RST from the client): the call is torn down once, nothing leaks', { skip, timeout: 90_000 }, async () => {
+  // pptp-linux shares one call manager per server: wait until the earlier tests' are gone.
+  await eventually('no control connection left from earlier tests', async () => (await victimControlConnections()).length === 0, 20_000);
+  const m = mark();
+  const ifname = await victimUp(4);
+  const conns = await victimControlConnections();
+  assert.equal(conns.length, 1, JSON.stringify(conns));
+  const [conn] = conns;
+  assert.ok(conn.port > 0 && conn.holders.length > 0, JSON.stringify(conn));
+  const flags = await countTcpFlags(victim.guest.ip, conn.port);
+  try {
+    const args = conn.holders.map((h) => `${h.pid}:${h.fd}`).join(' ');
+    const out = await victim.ok(`python3 - ${args} <<'EOF'\n${RESET_PY}\nEOF`);
+    assert.match(out, /^reset \d+/m);
+    const down = await assertCleanedUp(m, ifname, /control connection closed/, 20_000);
+    const seen = await flags.read();
+    assert.ok(seen.rst >= 1, `the daemon's host received the client's RST (${JSON.stringify(seen)})`);
+    assert.equal(seen.fin, 0, 'no FIN: the connection was reset, not closed');
+    assert.equal(countLines(daemon.ipUpLog) - m.ipUp, 1);
+    console.log(`# control connection reset → session down: ${String(down.reason)}`);
+  } finally {
+    await flags.remove();
+    await victim.signal(4, 'KILL').catch(() => undefined);
+  }
+});
+
+test('a call whose GRE never gets through is ended when LCP gives up, with the firewall/NAT hint', { skip, timeout: 90_000 }, async () => {
+  const m = mark();
+  const drop = await NftTable.dropGre(net, { client: victim.guest.ip });
+  try {
+    // The client's pppd must outlast the daemon's LCP (10 Config-Requests, 3 s apart):
+    // otherwise its own hang-up (CCRQ) would end the call first.
+    await victim.dial({ server: net.hostIp, unit: 5, user: 'carol', password: 'carol-pw-5', args: [...MSCHAPV2_MPPE128, 'lcp-max-configure', '40'] });
+    const acceptedLine = (): Record<string, unknown> | undefined => daemon.lines().slice(m.lines).find((o) => o.msg === 'call accepted');
+    await eventually('the call accepted', () => acceptedLine() !== undefined, 30_000);
+    const accepted = acceptedLine()!;
+    const pending = (await daemon.sessions()).find((x) => x.id !== bystanderSession.id);
+    assert.ok(pending, 'the call is listed while LCP retries');
+    const ifname = pending.ifname ? String(pending.ifname) : undefined;
+    const down = await assertCleanedUp(m, ifname, /LCP: timeout sending Config-Requests/, 60_000);
+    assert.match(String(down.reason), /no GRE packet ever arrived from the client: IP protocol 47 blocked by a firewall, or a NAT without a PPTP helper/);
+    const secs = (Number(down.time) - Number(accepted.time)) / 1000;
+    assert.ok(secs >= 28 && secs <= 40, `ended ${secs} s after the call was accepted (LCP: 10 × 3 s)`);
+    assert.ok((await drop.dropped()) > 0, 'GRE was dropped');
+    assert.equal(countLines(daemon.ipUpLog) - m.ipUp, 0, 'no ip-up for a link that never came up');
+    assert.equal(await victim.guest.read('ip-up.5'), '');
+    console.log(`# no GRE at all → session down after ${secs} s: ${String(down.reason)}`);
+  } finally {
+    await drop.remove();
+    await victim.signal(5, 'KILL').catch(() => undefined);
   }
 });
 
