@@ -234,9 +234,10 @@ export class ControlConnection {
   }
 
   /** The TCP connection is gone (reset or closed): clear every call (onCallCleared), cancel timers. */
-  closed(): void {
+  /** The TCP connection is gone; `reason` says how when it was not a clean close. */
+  closed(reason = 'control connection closed'): void {
     this.closeSignalled = true; // the socket is gone: never ask to close it
-    this.teardown('control connection closed');
+    this.teardown(reason);
   }
 
   // ---- input path ----

@@ -69,6 +69,8 @@ class Client {
   pending = true;
   flushTimer: Timer | undefined;
   gone = false;
+  /** The socket's error code, if it ended with one (ECONNRESET, ETIMEDOUT…). */
+  error: string | undefined;
   constructor(readonly socket: Socket, readonly source: string) {}
 }
 
@@ -254,6 +256,7 @@ export class ControlServer {
     });
     socket.on('error', (e: NodeJS.ErrnoException) => {
       this.log.debug({ peer, err: e.code ?? e.message }, 'control socket error');
+      c.error ??= e.code ?? e.message; // said in the calls' down reason
     });
     socket.on('close', () => this.gone(c));
   }
@@ -279,7 +282,8 @@ export class ControlServer {
     c.gone = true;
     c.flushTimer?.cancel();
     c.flushTimer = undefined;
-    c.conn.closed();
+    c.conn.closed(c.error === 'ECONNRESET' ? 'control connection reset by the client (TCP RST)'
+      : c.error ? `control connection lost (${c.error})` : undefined);
     const count = this.perSource.get(c.source);
     if (count) {
       if (c.pending) count.pending--;

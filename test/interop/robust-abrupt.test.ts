@@ -245,7 +245,7 @@ test('the client control connection is reset (RST from the client): the call is 
     const args = conn.holders.map((h) => `${h.pid}:${h.fd}`).join(' ');
     const out = await victim.ok(`python3 - ${args} <<'EOF'\n${RESET_PY}\nEOF`);
     assert.match(out, /^reset \d+/m);
-    const down = await assertCleanedUp(m, ifname, /control connection closed/, 20_000);
+    const down = await assertCleanedUp(m, ifname, /control connection reset by the client \(TCP RST\)/, 20_000);
     const seen = await flags.read();
     assert.ok(seen.rst >= 1, `the daemon's host received the client's RST (${JSON.stringify(seen)})`);
     assert.equal(seen.fin, 0, 'no FIN: the connection was reset, not closed');

@@ -272,3 +272,38 @@ test('with the session manager: a call over TCP becomes a session; the socket re
     await server.stop();
   }
 });
+
+test('a control connection reset by the client (RST) says so in the calls\' end reason', async () => {
+  const { createConnection } = await import('node:net');
+  const { FakeDatapath } = await import('../../src/datapath/fake/fake-datapath.js');
+  const { AddressPool } = await import('../../src/ippool/pool.js');
+  const { SessionManager } = await import('../../src/session/manager.js');
+  const { encode } = await import('../../src/protocol/pptp/codec.js');
+  const { POLICY, SCCRQ, ocrq, tableBackend, captureLog } = await import('../helpers/session-harness.js');
+  const { systemClock } = await import('../../src/util/clock.js');
+  const { seededRandom } = await import('../../src/util/random.js');
+  const { log, lines } = captureLog();
+  const manager = new SessionManager({
+    config: { policy: POLICY, connections: 4 },
+    pool: new AddressPool([0x0a000001], [0x0a000101]),
+    backend: tableBackend({}), datapath: new FakeDatapath({}), clock: systemClock, random: seededRandom(3), log,
+  });
+  const server = new ControlServer({ listen: ['127.0.0.1'], port: 0, hostName: 'h', vendor: 'v', stimeoutMs: 10_000, handler: manager, clock: systemClock, log });
+  await server.start();
+  try {
+    const sock = createConnection(server.addresses()[0]!.port, '127.0.0.1');
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.write(Buffer.concat([encode(SCCRQ), encode(ocrq(0x55))]));
+    const end = Date.now() + 5000;
+    while (manager.size === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(manager.size, 1);
+    sock.resetAndDestroy(); // SO_LINGER 0: the kernel sends RST
+    while (!lines.some((l) => l.msg === 'session down') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const down = lines.find((l) => l.msg === 'session down');
+    assert.ok(down);
+    assert.equal(down.reason, 'control connection reset by the client (TCP RST)');
+  } finally {
+    await manager.shutdown();
+    await server.stop();
+  }
+});
