@@ -160,6 +160,17 @@ export interface Daemon {
   readonly done: Promise<number>;
 }
 
+/**
+ * The datapath's drop/packet counters for `pptpctl stats` (the TUN datapath:
+ * raw packets, bad IPv4, and the GRE demux's unknown-call/wrong-source/
+ * malformed drops), read by duck type so every datapath kind keeps its own.
+ */
+function datapathStats(dp: Datapath): Record<string, unknown> | undefined {
+  const d = dp as { stats?: object; demux?: { stats?: object } };
+  if (!d.stats) return undefined;
+  return d.demux?.stats ? { ...d.stats, demux: d.demux.stats } : { ...d.stats };
+}
+
 export async function startDaemon(cli: CliOptions): Promise<Daemon> {
   const src = sources(cli);
   const bootLog = createLogger({ level: cli.debug ? 'debug' : 'info', format: cli.logFormat });
@@ -275,7 +286,7 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
     sessions: () => manager.list(),
     kill: (t) => manager.kill(t),
     reload,
-    stats: () => ({ sessions: manager.size, manager: manager.stats, server: server.stats, authThrottle: throttle.stats, datapath: datapath.kind, poolFree: pool.free, poolSize: pool.size }),
+    stats: () => ({ sessions: manager.size, manager: manager.stats, server: server.stats, authThrottle: throttle.stats, datapath: datapath.kind, datapathStats: datapathStats(datapath), poolFree: pool.free, poolSize: pool.size }),
   }, log);
 
   try {
