@@ -1,9 +1,42 @@
 // MPPE data codec (RFC 3078), one per link, both directions. Mirrors Linux
 // ppp_mppe so that either end may be the kernel: coherency count starts at
 // 4095 (first packet carries 0), stateless rekeys before every packet,
-// stateful rekeys on "flag" packets (low byte 0xFF) and after a CCP
-// Reset-Request, and a stateful receiver that lost a packet discards until
-// a flushed packet arrives. Hot path: no allocation, buffers owned by the caller.
+// stateful rekeys on "flag" packets (low byte 0xFF) and on every received
+// packet with the flushed bit, and a stateful receiver that lost a packet
+// discards until a flushed packet arrives. Hot path: no allocation, buffers owned by
+// the caller.
+//
+// Stateful resynchronisation, as Linux ppp_mppe does it (drivers/net/ppp/
+// ppp_mppe.c + ppp_generic.c ppp_ccp_peek), and where we go further:
+//  - The sender's compressor is told to reset only when its CCP Reset-Ack
+//    goes out (ppp_ccp_peek on the outbound Reset-Ack → mppe_comp_reset). That
+//    sets the flushed bit (A) for the next packet; the next packet then does
+//    a full key change (RFC 3078 §7.3: new session key, RC4 re-keyed), not a
+//    mere RC4 restart with the current key. So A on the wire means "the
+//    session key changed just before this packet", flag packet or not.
+//  - The receiver on a lost packet (count ≠ last + 1) enters "discard" and
+//    drops everything without A. On the first packet with A it rekeys once
+//    per 256-block boundary between the count it expected and the packet's
+//    count (the flag packets it missed), then once more because A is set.
+//    ppp_generic meanwhile stops feeding the decompressor (SC_DC_ERROR) until
+//    an inbound Reset-Ack, handing the frames to pppd, which sends the
+//    Reset-Request.
+//  - Weakness: a sender that rekeys for a Reset-Request at a non-flag count
+//    and has that flushed packet lost is one key ahead of the receiver's
+//    catch-up arithmetic for good: every later packet decrypts to garbage
+//    and nothing ever notices (the interop stall under 2 % loss).
+// What we do about it, compatible with Linux (and Windows, which interoperates
+// with Linux) on the other end:
+//  - Sending: a Reset-Request makes our next packet a flag packet: the count
+//    jumps to the end of its 256-block (a receiver in discard accepts any
+//    count with A). Our key then changes only at flag counts, which is exactly
+//    what a receiver's catch-up counts, so losing that packet (or several)
+//    cannot desynchronise a Linux receiver. Cost: a stale Reset-Request
+//    makes an in-sync receiver see a gap, lose one packet and ask again.
+//  - Receiving from a Linux sender: after Linux's catch-up we also try up to
+//    MAX_LOST_FLUSHES more key changes (flushed packets of the sender that
+//    were lost), and take the first key under which the packet is a complete
+//    IPv4/IPv6 frame; if none is, Linux's key.
 import { PptpdError } from '../util/errors.js';
 import { Rc4 } from './rc4.js';
 import { Sha1 } from './sha1.js';
@@ -22,6 +55,8 @@ export interface MppeStats {
   decrypted: number;
   dropped: number;
   rekeys: number;
+  /** Stateful: key changes of the peer's lost flushed packets found by a resync. */
+  lostFlushes: number;
 }
 
 const BIT_FLUSHED = 0x80; // A, in the header's first byte
@@ -32,11 +67,40 @@ const CCOUNT_MASK = 0xfff;
 const MAX_AHEAD = CCOUNT_SPACE / 2;
 /** Stateless: keys kept for packets that arrive out of order (per direction, 16 bytes each). */
 const HISTORY = 8;
+/** Stateful resync: extra key changes tried for lost flushed packets of the sender. */
+export const MAX_LOST_FLUSHES = 3;
+/** Bytes decrypted to judge a resync candidate: protocol (≤2) + IPv6 up to its payload length. */
+const PROBE_LEN = 8;
 
 // Shared scratch: the codec is synchronous and single-threaded, so one SHA-1
 // and one digest buffer serve every session (saves memory per session).
 const sha = new Sha1();
 const digest = new Uint8Array(20);
+const probe = new Uint8Array(PROBE_LEN);
+const savedKey = new Uint8Array(16);
+
+/**
+ * True when plain[0..n) (only the first PROBE_LEN bytes are present in
+ * `head`) is a PPP frame holding one complete IPv4 or IPv6 packet: protocol
+ * 0x0021/0x0057 (or PFC 0x21/0x57), the IP version, and the IP length field
+ * equal to what is left. Garbage passes with odds of about 2^-30.
+ */
+function wholeIpFrame(head: Uint8Array, n: number): boolean {
+  if (n < PROBE_LEN) return false;
+  let p = 0;
+  let proto = head[0];
+  if (proto === 0) {
+    proto = head[1];
+    p = 2;
+  } else {
+    p = 1;
+  }
+  const left = n - p;
+  const v = head[p] >> 4;
+  if (proto === 0x21 && v === 4 && (head[p] & 0x0f) >= 5) return ((head[p + 2] << 8) | head[p + 3]) === left;
+  if (proto === 0x57 && v === 6 && p + 5 < PROBE_LEN) return ((head[p + 4] << 8) | head[p + 5]) + 40 === left;
+  return false;
+}
 
 class Direction {
   readonly start = new Uint8Array(16);
@@ -69,12 +133,12 @@ class Direction {
 }
 
 export class MppeCodec {
-  readonly stats: MppeStats = { encrypted: 0, decrypted: 0, dropped: 0, rekeys: 0 };
+  readonly stats: MppeStats = { encrypted: 0, decrypted: 0, dropped: 0, rekeys: 0, lostFlushes: 0 };
   private readonly tx: Direction;
   private readonly rx: Direction;
   private readonly len: number;
   private readonly stateful: boolean;
-  /** Stateful sender: rekey and set A on the next packet (peer sent Reset-Request). */
+  /** Stateful sender: the next packet jumps to a flag count (peer sent Reset-Request). */
   private flushPending = false;
   /** Stateful receiver lost sync: drop until a flushed packet. */
   private discard = false;
@@ -101,7 +165,7 @@ export class MppeCodec {
     return this.discard;
   }
 
-  /** The peer asked for a reset: rekey and flag our next packet as flushed. */
+  /** The peer asked for a reset: our next packet is a flag packet (new key, flushed bit). Repeats before it coalesce. */
   onResetRequest(): void {
     if (this.stateful) this.flushPending = true;
   }
@@ -117,9 +181,12 @@ export class MppeCodec {
       throw new PptpdError('ERR_MPPE_BUFFER', `MPPE encrypt: ${n} bytes do not fit at ${outOff} in ${out.length}`);
     }
     const tx = this.tx;
-    const cc = (tx.ccount = (tx.ccount + 1) & CCOUNT_MASK);
+    let cc = (tx.ccount + 1) & CCOUNT_MASK;
+    // Peer asked for a reset: make this a flag packet (see the top comment).
+    if (this.flushPending) cc |= 0xff;
+    tx.ccount = cc;
     let bits = BIT_ENCRYPTED;
-    if (!this.stateful || (cc & 0xff) === 0xff || this.flushPending) {
+    if (!this.stateful || (cc & 0xff) === 0xff) {
       tx.rekey();
       this.stats.rekeys++;
       this.flushPending = false;
@@ -171,7 +238,10 @@ export class MppeCodec {
       }
     } else {
       if ((cc & 0xff) === 0xff && !flushed) return this.drop();
-      if (!this.discard) {
+      if (this.discard) {
+        if (!flushed) return this.drop();
+        this.resync(input, cc, ctLen);
+      } else {
         const expected = (rx.ccount + 1) & CCOUNT_MASK;
         if (cc !== expected) {
           rx.ccount = expected;
@@ -179,20 +249,10 @@ export class MppeCodec {
           return this.drop();
         }
         rx.ccount = cc;
-      } else {
-        if (!flushed) return this.drop();
-        // Catch up with the flag-packet rekeys the sender did meanwhile.
-        while ((cc & 0xf00) !== (rx.ccount & 0xf00)) {
+        if (flushed) {
           rx.rekey();
           this.stats.rekeys++;
-          rx.ccount = (rx.ccount + 256) & CCOUNT_MASK;
         }
-        this.discard = false;
-        rx.ccount = cc;
-      }
-      if (flushed) {
-        rx.rekey();
-        this.stats.rekeys++;
       }
     }
     // First byte alone: an odd value is a PFC-compressed protocol to expand.
@@ -208,6 +268,44 @@ export class MppeCodec {
     rc4.process(input, 3, ctLen - 1, out, o);
     this.stats.decrypted++;
     return len;
+  }
+
+  /**
+   * Stateful, discarding, a flushed packet arrived: Linux's catch-up (one key
+   * change per 256-block crossed, one for A), then up to MAX_LOST_FLUSHES
+   * more if only those make the packet a whole IP frame. Leaves rx keyed.
+   */
+  private resync(input: Uint8Array, cc: number, ctLen: number): void {
+    const rx = this.rx;
+    const len = this.len;
+    let changes = 1;
+    while ((cc & 0xf00) !== (rx.ccount & 0xf00)) {
+      rx.rekey();
+      changes++;
+      rx.ccount = (rx.ccount + 256) & CCOUNT_MASK;
+    }
+    rx.rekey();
+    this.discard = false;
+    rx.ccount = cc;
+    const n = Math.min(ctLen, PROBE_LEN);
+    rx.rc4.process(input, 2, n, probe, 0);
+    if (!wholeIpFrame(probe, ctLen)) {
+      savedKey.set(rx.session.subarray(0, len));
+      let extra = 0;
+      for (let k = 1; k <= MAX_LOST_FLUSHES && extra === 0; k++) {
+        rx.rekey();
+        rx.rc4.process(input, 2, n, probe, 0);
+        if (wholeIpFrame(probe, ctLen)) extra = k;
+      }
+      if (extra === 0) {
+        rx.session.set(savedKey.subarray(0, len)); // none fits: Linux's key
+      } else {
+        changes += extra;
+        this.stats.lostFlushes += extra;
+      }
+    }
+    rx.rc4.setKey(rx.session, 0, len); // restart the stream for the real decryption
+    this.stats.rekeys += changes;
   }
 
   // Only stateless late packets use it; created on first need.
