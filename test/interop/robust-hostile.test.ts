@@ -11,7 +11,7 @@
 // counters grew, its memory stayed bounded, and a new client connects.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Guest, TestNet, interopAvailable } from './harness/uml.js';
 import { Daemon } from './harness/daemon.js';
@@ -22,7 +22,11 @@ const avail = interopAvailable();
 const skip = avail.ok ? false : `interop unavailable: ${avail.why}`;
 if (!avail.ok) console.log(`\n#### SKIPPING robustness interop tests (hostile wire): ${avail.why} ####\n`);
 
-const ATTACKER = fileURLToPath(new URL('./harness/hostile-attacker.ts', import.meta.url));
+// Compiled (npm test runs dist/): plain node; from source: through tsx.
+const ATTACKER_JS = fileURLToPath(new URL('./harness/hostile-attacker.js', import.meta.url));
+const ATTACKER = existsSync(ATTACKER_JS)
+  ? [process.execPath, ATTACKER_JS]
+  : [process.execPath, '--import', 'tsx', fileURLToPath(new URL('./harness/hostile-attacker.ts', import.meta.url))];
 /** The daemon's defaults these assertions lean on (pptpd.conf has neither line). */
 const STIMEOUT_S = 10;
 const PER_SOURCE_PENDING = 8;
@@ -57,7 +61,7 @@ function rssKiB(): number {
 
 /** Runs the attacker in the namespace; resolves with its final JSON line. */
 async function attack(...args: string[]): Promise<Record<string, any>> {
-  const r = await net.exec([process.execPath, '--import', 'tsx', ATTACKER, args[0]!, net.hostIp, ...args.slice(1)], { timeoutMs: 60_000 });
+  const r = await net.exec([...ATTACKER, args[0]!, net.hostIp, ...args.slice(1)], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, `attacker ${args[0]} failed: ${r.stderr}`);
   const last = r.stdout.trim().split('\n').at(-1)!;
   return JSON.parse(last) as Record<string, any>;
