@@ -54,6 +54,18 @@ export interface NativeAddon extends KpppNative {
    * the fd (and its interface) is gone; the number is not reused before.
    */
   closeFdAsync(fd: number): Promise<void>;
+  /**
+   * tunOpen + ifSetMtu + ifSetAddrs (/32 point-to-point) + ifSetUp(true) as
+   * one job on libuv's thread pool (~2 ms of RTNL work per interface off the
+   * event loop). The fd and ioctl socket are made on the calling thread, so
+   * the interface lands in its network namespace. Rejects with the errno
+   * Error of the failing step, after removing the half-made interface.
+   */
+  tunOpenConfiguredAsync(name: string, mtu: number, local: string, peer: string): Promise<{ fd: number; name: string }>;
+  /** tunOpen (no MTU) on the thread pool, same namespace rule. */
+  tunOpenAsync(name: string): Promise<{ fd: number; name: string }>;
+  /** ifSetMtu + ifSetAddrs + ifSetUp(true) on the thread pool; resolves { fd: -1, name }. */
+  ifConfigureAsync(name: string, mtu: number, local: string, peer: string): Promise<{ fd: number; name: string }>;
 
   // ifconf.c — ioctls on a fresh AF_INET socket in the calling thread's netns.
   ifSetMtu(name: string, mtu: number): void;

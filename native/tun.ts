@@ -77,6 +77,64 @@ export class TunDevice {
     }
   }
 
+  /**
+   * As openLowestFree + configure({ ..., up: true }), but the kernel work
+   * (TUNSETIFF and the ioctls, ~2 ms under RTNL) runs on libuv's thread pool
+   * so the event loop keeps serving other sessions meanwhile.
+   */
+  static async openConfiguredAsync(
+    o: { mtu: number; local: string; peer: string },
+    prefix: 'ppp' = 'ppp',
+    taken?: ReadonlySet<string>,
+  ): Promise<TunDevice> {
+    checkMtu(o.mtu); // rejects, as every failure of a promise-returning call
+    return TunDevice.openAsyncWith((name) => loadNative().tunOpenConfiguredAsync(name, o.mtu, o.local, o.peer), prefix, taken);
+  }
+
+  /**
+   * Opens exactly `name` with TUNSETIFF on libuv's thread pool; rejects with
+   * code EBUSY when the name is taken. Cheaper than a `ppp%d` template with
+   * many interfaces: the kernel resolves a template by scanning every netdev
+   * (0.8 ms per open with 5,000 of them, against 0.1 ms for an exact name).
+   */
+  static async openAsync(name: string): Promise<TunDevice> {
+    if (typeof name !== 'string' || name.includes('%')) throw new TypeError('name must be an exact interface name');
+    const r = await loadNative().tunOpenAsync(name);
+    return new TunDevice(r.fd, r.name);
+  }
+
+  /** As openLowestFree, with TUNSETIFF on libuv's thread pool. */
+  static openLowestFreeAsync(prefix: 'ppp' = 'ppp', taken?: ReadonlySet<string>): Promise<TunDevice> {
+    return TunDevice.openAsyncWith((name) => loadNative().tunOpenAsync(name), prefix, taken);
+  }
+
+  private static async openAsyncWith(
+    open: (template: string) => Promise<{ fd: number; name: string }>,
+    prefix: string,
+    taken?: ReadonlySet<string>,
+  ): Promise<TunDevice> {
+    if (!/^[a-z]{1,8}$/.test(prefix)) throw new TypeError('prefix must be 1-8 lowercase letters');
+    const held: TunDevice[] = [];
+    try {
+      for (let i = 0; i <= (taken?.size ?? 0) && i < MAX_UNIT; i++) {
+        const r = await open(`${prefix}%d`);
+        const dev = new TunDevice(r.fd, r.name);
+        if (!taken?.has(dev.name)) return dev;
+        held.push(dev); // keep it so the kernel moves on to the next number
+      }
+      throw new Error(`no free ${prefix}N interface outside the taken set`);
+    } finally {
+      for (const d of held) void d.closeAsync().catch(() => {});
+    }
+  }
+
+  /** As configure({ ..., up: true }), with the ioctls on libuv's thread pool. */
+  async configureAsync(o: { mtu: number; local: string; peer: string }): Promise<void> {
+    if (this.closed) throw new Error(`${this.name} is closed`);
+    checkMtu(o.mtu);
+    await loadNative().ifConfigureAsync(this.name, o.mtu, o.local, o.peer);
+  }
+
   /** MTU, point-to-point addresses (/32) and up/down, by ioctl. */
   configure(o: { mtu: number; local: string; peer: string; up: boolean }): void {
     if (this.closed) throw new Error(`${this.name} is closed`);

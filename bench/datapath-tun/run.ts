@@ -9,6 +9,9 @@
 // doubling then bisecting the blaster's paced rate, a fresh receiver per
 // trial. Root only; the C programs are compiled here with gcc -O2. Not a test.
 //   npm run bench:tun [-- SECONDS_PER_TRIAL=2]
+//   npm run bench:tun -- --prof RATE: no search; one trial of ours per cell at
+//   RATE pps under --cpu-prof (profiles in $TMPDIR/pptpd-bench-tun-prof/,
+//   summarise with `tsx bench/cpu-top.ts FILE`).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +20,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const seconds = Number(process.argv[2] ?? 2);
+const argv = process.argv.slice(2);
+const profAt = argv.includes('--prof') ? Number(argv[argv.indexOf('--prof') + 1]) : 0;
+const profDir = join(tmpdir(), 'pptpd-bench-tun-prof');
+const seconds = Number(argv.find((a, i) => /^\d+$/.test(a) && argv[i - 1] !== '--prof') ?? 2);
 if (!(seconds >= 1 && seconds <= 120)) throw new Error('SECONDS must be 1..120');
 const SRV_IP = '10.199.0.1';
 const CLI_IP = '10.199.0.2';
@@ -55,7 +61,8 @@ interface Result { pps: number; cpuPct: number; sent: number; rate: number }
 async function trial(srv: string, cli: string, bin: string, subject: 'ref' | 'ours', sessions: number, size: number, rate: number): Promise<Result> {
   const cmd = subject === 'ref'
     ? ['ip', 'netns', 'exec', srv, join(bin, 'gre-rc4-tun'), SRV_IP, String(sessions)]
-    : ['ip', 'netns', 'exec', srv, process.execPath, '--import', 'tsx', join(root, 'bench/datapath-tun/server.ts'), SRV_IP, String(sessions)];
+    : ['ip', 'netns', 'exec', srv, process.execPath, ...(profAt ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+      '--import', 'tsx', join(root, 'bench/datapath-tun/server.ts'), SRV_IP, String(sessions)];
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], cwd: root });
   try {
     await waitLine(child, 'READY');
@@ -144,6 +151,11 @@ async function main(): Promise<void> {
     console.log('inner IP size  sessions   reference pps (CPU)      ours pps (CPU)       ours Mbit/s   ratio');
     for (const sessions of [1, 100]) {
       for (const size of [64, 1400]) {
+        if (profAt) {
+          const r = await trial(srv, cli, bin, 'ours', sessions, size, profAt);
+          console.log(`${String(size).padStart(8)} B   ${String(sessions).padStart(8)}   at ${profAt}/s: delivered ${Math.round(r.pps)}/s of ${Math.round(r.sent / seconds)}/s sent, CPU ${r.cpuPct.toFixed(0)} %`);
+          continue;
+        }
         const ref = await measure(srv, cli, bin, 'ref', sessions, size);
         const ours = await measure(srv, cli, bin, 'ours', sessions, size);
         if (!ref || !ours) {

@@ -20,6 +20,12 @@ const args = process.argv.slice(2);
 const noBuild = args.includes('--no-build');
 // --prof: the daemon runs with --cpu-prof; the profile is kept in bench/sessions/profiles/.
 const prof = args.includes('--prof');
+// --heap: heap snapshots of the daemon before the sessions and with all up, in
+// $TMPDIR/pptpd-bench-heap/ (hundreds of MB: not in the tree);
+// `tsx bench/sessions/heap-diff.ts A B N` ranks what grew per session.
+const heap = args.includes('--heap');
+const profDir = join(root, 'bench/sessions/profiles');
+const heapDir = join(tmpdir(), 'pptpd-bench-heap');
 const counts = args.filter((a) => /^\d+$/.test(a)).map(Number);
 if (counts.length === 0) counts.push(1000, 5000, 10000);
 for (const n of counts) if (n < 1 || n > 40_000) throw new Error('session counts must be 1..40000');
@@ -44,6 +50,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function statusKb(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
+}
+
+/** SIGUSR2 → the daemon writes a .heapsnapshot into heapDir; waits until it is complete. */
+async function heapSnapshot(pid: number): Promise<string> {
+  const { readdirSync, mkdirSync, statSync } = await import('node:fs');
+  mkdirSync(heapDir, { recursive: true });
+  const list = () => new Set(readdirSync(heapDir).filter((f) => f.endsWith('.heapsnapshot')));
+  const before = list();
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 1200; i++) {
+    await sleep(250);
+    const f = [...list()].find((x) => !before.has(x));
+    if (!f) continue;
+    // Written in one go; done when the size stops changing.
+    const p = join(heapDir, f);
+    let last = -1;
+    while (statSync(p).size !== last) {
+      last = statSync(p).size;
+      await sleep(500);
+    }
+    return p;
+  }
+  throw new Error('the daemon wrote no heap snapshot within 5 min');
 }
 
 function memAvailableKb(): number {
@@ -127,7 +156,9 @@ async function runOne(n: number, dir: string): Promise<Row> {
 
     const logFile = join(dir, `daemon-${n}.log`);
     const cmd = `ulimit -n $(ulimit -Hn) && exec ip netns exec ${srv} ${process.execPath} ` +
-      `${prof ? `--cpu-prof --cpu-prof-dir=${join(root, 'bench/sessions/profiles')} ` : ''}${join(root, 'dist/src/cli/pptpd.js')} --fg --datapath tun -c ${conf} --chap-secrets ${secrets} ` +
+      `${prof ? `--cpu-prof --cpu-prof-dir=${profDir} ` : ''}` +
+      `${heap ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir} ` : ''}` +
+      `${join(root, 'dist/src/cli/pptpd.js')} --fg --datapath tun -c ${conf} --chap-secrets ${secrets} ` +
       `--control-socket ${join(dir, 'ctl.sock')} --pidfile ${join(dir, 'pptpd.pid')} --log-format json >${logFile} 2>&1`;
     daemon = spawn('bash', ['-c', cmd], { stdio: 'ignore' });
     const pid = daemon.pid!;
@@ -141,6 +172,7 @@ async function runOne(n: number, dir: string): Promise<Row> {
     await sleep(1000);
     const rssBeforeKb = statusKb(pid, 'VmRSS');
     const availBefore = memAvailableKb();
+    const snapBefore = heap ? await heapSnapshot(pid) : undefined;
 
     type Summary = {
       up: number; failed: number; failures: Record<string, number>; setupRate: number; setupMs: { p50: number; p99: number } | null;
@@ -187,6 +219,11 @@ async function runOne(n: number, dir: string): Promise<Row> {
     const t0 = performance.now();
     await sleep(IDLE_SECONDS * 1000);
     const idleCpuPct = (100 * (cpuSeconds(pid) - c0)) / ((performance.now() - t0) / 1000);
+    if (snapBefore) {
+      const snapUp = await heapSnapshot(pid);
+      console.log(`  heap snapshots: ${snapBefore} → ${snapUp}`);
+      console.log(`  (tsx bench/sessions/heap-diff.ts ${snapBefore} ${snapUp} ${interfaces})`);
+    }
 
     // Teardown: the clients hang up everything; done when the last pppN is gone.
     const td0 = performance.now();

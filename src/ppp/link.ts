@@ -31,6 +31,13 @@ export type { MppePolicy } from './types.js';
 /** Minimum gap between two CCP Reset-Requests while one is unanswered. */
 const RESET_RETRY_MS = 1000;
 
+// Data path scratch shared by every link in the process: decrypt → onIp and
+// encrypt → send are synchronous and the receivers copy, so one set serves
+// all sessions (per-link buffers cost 4.2 KB a session). A nested use (two
+// links wired back-to-back synchronously, as in tests) gets fresh buffers
+// rather than clobbering the outer one.
+const scratch = { rx: new Uint8Array(0), txIn: new Uint8Array(0), txOut: new Uint8Array(0), rxBusy: false, txBusy: false };
+
 export interface LinkTuning {
   /** FSM timers and counters (tests shorten them). */
   fsm?: Partial<FsmConfig>;
@@ -75,10 +82,8 @@ export class PppLink {
   private pending: { reason: string; immediate: boolean } | null = null;
   private closeReason: string | null = null;
   private ended = false;
-  // Data path scratch (userspace mode only, allocated when the link runs).
-  private rxBuf: Uint8Array | null = null;
-  private txIn: Uint8Array | null = null;
-  private txOut: Uint8Array | null = null;
+  // Largest decrypted frame accepted (userspace mode, set when the link runs; 0 = not running).
+  private rxMax = 0;
 
   constructor(private readonly o: LinkOptions & LinkTuning) {
     this.policy = o.policy;
@@ -244,11 +249,12 @@ export class PppLink {
   // --- data path ---
 
   private allocScratch(): void {
-    if (this.rxBuf || this.o.dataMode !== 'userspace') return;
-    const rxMax = Math.max(this.lcp.ourMru, this.policy.mru) + 8;
-    this.rxBuf = new Uint8Array(rxMax);
-    this.txIn = new Uint8Array(this.mtu + 2);
-    this.txOut = new Uint8Array(this.mtu + 8);
+    if (this.rxMax > 0 || this.o.dataMode !== 'userspace') return;
+    this.rxMax = Math.max(this.lcp.ourMru, this.policy.mru) + 8;
+    // Grow the shared buffers to this link's sizes (a few links at most ever do).
+    if (scratch.rx.length < this.rxMax) scratch.rx = new Uint8Array(this.rxMax);
+    if (scratch.txIn.length < this.mtu + 2) scratch.txIn = new Uint8Array(this.mtu + 2);
+    if (scratch.txOut.length < this.mtu + 8) scratch.txOut = new Uint8Array(this.mtu + 8);
   }
 
   /**
@@ -273,20 +279,27 @@ export class PppLink {
       return;
     }
     const codec = this.codec;
-    const out = this.rxBuf;
-    if (this.phase !== 'running' || !codec || !out) return this.drop();
-    if (f.length - p - 1 > out.length) return this.drop();
-    const len = codec.decrypt(f.subarray(p), out, 0);
-    if (len < 0) {
-      this.drop();
-      this.stats.mppeErrors++;
-      if (codec.needsReset) this.requestReset();
-      return;
+    const rxMax = this.rxMax;
+    if (this.phase !== 'running' || !codec || rxMax === 0) return this.drop();
+    if (f.length - p - 1 > rxMax) return this.drop();
+    const nested = scratch.rxBusy;
+    const out = nested ? new Uint8Array(rxMax) : scratch.rx;
+    scratch.rxBusy = true;
+    try {
+      const len = codec.decrypt(f.subarray(p), out, 0);
+      if (len < 0) {
+        this.drop();
+        this.stats.mppeErrors++;
+        if (codec.needsReset) this.requestReset();
+        return;
+      }
+      this.resetPending = false;
+      if (len < 2 || out[0] !== 0x00 || out[1] !== 0x21) return this.drop(); // only IPv4 inside MPPE
+      this.stats.rxIp++;
+      this.hooks.onIp?.(out.subarray(2, len));
+    } finally {
+      if (!nested) scratch.rxBusy = false;
     }
-    this.resetPending = false;
-    if (len < 2 || out[0] !== 0x00 || out[1] !== 0x21) return this.drop(); // only IPv4 inside MPPE
-    this.stats.rxIp++;
-    this.hooks.onIp?.(out.subarray(2, len));
   }
 
   private rxPlainIp(f: Uint8Array, p: number): void {
@@ -308,29 +321,36 @@ export class PppLink {
   /** Userspace mode: encrypt with MPPE (if negotiated) and send. */
   sendIp(packet: Uint8Array): void {
     const n = packet.length;
-    const out = this.txOut;
-    if (this.ended || this.phase !== 'running' || !out || n === 0 || n > this.mtu) {
+    if (this.ended || this.phase !== 'running' || this.rxMax === 0 || n === 0 || n > this.mtu) {
       this.stats.dropped++;
       return;
     }
-    let len: number;
-    if (this.codec) {
-      const input = this.txIn!;
-      input[0] = 0x00;
-      input[1] = 0x21;
-      input.set(packet, 2);
-      const h = this.writeHeader(out, PROTO_COMP);
-      len = h + this.codec.encrypt(input.subarray(0, n + 2), out, h);
-    } else if (this.mppe) {
+    if (this.mppe && !this.codec) {
       this.stats.dropped++; // kernel keys but userspace send: cannot happen, refuse to leak plaintext
       return;
-    } else {
-      const h = this.writeHeader(out, PROTO_IP);
-      out.set(packet, h);
-      len = h + n;
     }
-    this.stats.txIp++;
-    this.emit(out.subarray(0, len));
+    const nested = scratch.txBusy;
+    const out = nested ? new Uint8Array(this.mtu + 8) : scratch.txOut;
+    scratch.txBusy = true;
+    try {
+      let len: number;
+      if (this.codec) {
+        const input = nested ? new Uint8Array(this.mtu + 2) : scratch.txIn;
+        input[0] = 0x00;
+        input[1] = 0x21;
+        input.set(packet, 2);
+        const h = this.writeHeader(out, PROTO_COMP);
+        len = h + this.codec.encrypt(input.subarray(0, n + 2), out, h);
+      } else {
+        const h = this.writeHeader(out, PROTO_IP);
+        out.set(packet, h);
+        len = h + n;
+      }
+      this.stats.txIp++;
+      this.emit(out.subarray(0, len));
+    } finally {
+      if (!nested) scratch.txBusy = false;
+    }
   }
 
   // --- phases ---

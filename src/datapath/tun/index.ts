@@ -5,10 +5,11 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.js';
 import { TunDatapath, type TunDatapathOptions } from './tun-datapath.js';
-import type { RawGrePort, TunPort } from './ports.js';
+import type { PacketBatchView, RawGrePort, TunPort } from './ports.js';
+import type { TunDevice as TunDeviceT } from '../../../native/tun.js';
 
 export { TunDatapath, type TunDatapathOptions, type TunDatapathStats } from './tun-datapath.js';
-export type { PacketBatchView, RawGrePort, TunOpener, TunPort } from './ports.js';
+export type { PacketBatchView, RawGrePort, TunAsyncOpener, TunOpener, TunPort } from './ports.js';
 
 export interface OpenTunDatapathOptions {
   clock: Clock;
@@ -16,6 +17,46 @@ export interface OpenTunDatapathOptions {
   /** Bind the raw socket to this local IPv4 address (default: any). */
   bindAddress?: string;
   gre?: TunDatapathOptions['gre'];
+}
+
+/**
+ * A TunDevice as the datapath's TunPort. A class, not an object of closures:
+ * one of these lives per session, and six closures plus their context cost
+ * ~450 bytes more each.
+ */
+class TunDevicePort implements TunPort {
+  constructor(
+    private readonly dev: TunDeviceT,
+    private readonly log: Logger,
+  ) {}
+
+  get name(): string {
+    return this.dev.name;
+  }
+
+  configure(c: { mtu: number; local: string; peer: string; up: boolean }): void {
+    this.dev.configure(c);
+  }
+
+  onPackets(cb: (batch: PacketBatchView) => void): void {
+    this.dev.onPackets(cb, (err) => this.log.warn({ ifname: this.dev.name, err: err.message }, 'TUN receive error'));
+  }
+
+  write(p: Uint8Array): boolean {
+    return this.dev.write(p);
+  }
+
+  flush(): void {
+    this.dev.flush();
+  }
+
+  configureAsync(c: { mtu: number; local: string; peer: string }): Promise<void> {
+    return this.dev.configureAsync(c);
+  }
+
+  close(): Promise<void> {
+    return this.dev.closeAsync();
+  }
 }
 
 /** Opens the raw GRE socket (needs CAP_NET_RAW) and returns the datapath. */
@@ -39,18 +80,10 @@ export async function openTunDatapath(o: OpenTunDatapathOptions): Promise<TunDat
     flush: () => sock.flush(),
     close: () => sock.close(),
   };
-  const openTun = (taken: Set<string>): TunPort => {
-    const dev = TunDevice.openLowestFree('ppp', taken);
-    return {
-      name: dev.name,
-      configure: (c) => dev.configure(c),
-      onPackets: (cb) =>
-        dev.onPackets(cb, (err) => log.warn({ ifname: dev.name, err: err.message }, 'TUN receive error')),
-      write: (p) => dev.write(p),
-      flush: () => dev.flush(),
-      close: () => dev.closeAsync(),
-    };
-  };
+  const port = (dev: TunDeviceT): TunPort => new TunDevicePort(dev, log);
+  const openTun = (taken: Set<string>): TunPort => port(TunDevice.openLowestFree('ppp', taken));
+  // Set-up path: TUNSETIFF at openCall, MTU + addresses + up at attach, both on the thread pool.
+  const openTunAsync = async (name: string): Promise<TunPort> => port(await TunDevice.openAsync(name));
   log.info({ bind: o.bindAddress ?? '0.0.0.0' }, 'TUN datapath ready (userspace GRE and MPPE)');
-  return new TunDatapath({ clock: o.clock, log, raw, openTun, ...(o.gre ? { gre: o.gre } : {}) });
+  return new TunDatapath({ clock: o.clock, log, raw, openTun, openTunAsync, ...(o.gre ? { gre: o.gre } : {}) });
 }

@@ -23,6 +23,8 @@ export interface RawGrePort {
 export interface TunPort {
   readonly name: string;
   configure(o: { mtu: number; local: string; peer: string; up: boolean }): void;
+  /** As configure({ ..., up: true }) off the event loop; preferred when present. */
+  configureAsync?(o: { mtu: number; local: string; peer: string }): Promise<void>;
   onPackets(cb: (batch: PacketBatchView) => void): void;
   /** Queues one IP packet (copied) for the kernel. */
   write(pkt: Uint8Array): boolean;
@@ -33,3 +35,12 @@ export interface TunPort {
 
 /** Opens the lowest free pppN whose name is not in `taken` (our own interfaces). */
 export type TunOpener = (taken: Set<string>) => TunPort;
+
+/**
+ * Opens the TUN interface `name` exactly, without blocking the event loop
+ * (TUNSETIFF runs on a worker thread); rejects with `code` 'EBUSY' when the
+ * name exists. When the datapath has one, it picks the lowest pppN number it
+ * does not hold itself, opens each call's interface as soon as the call
+ * exists (as pppd creates its unit before LCP), and attach() only configures it.
+ */
+export type TunAsyncOpener = (name: string) => Promise<TunPort>;
