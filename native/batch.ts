@@ -1,6 +1,6 @@
 // Batches handed to onPackets callbacks, and the transmit queue behind
 // TunDevice.write / RawGreSocket.send.
-import { loadNative } from './index.js';
+import { loadNative, type PollerHandle } from './index.js';
 
 /**
  * Packets received in one wakeup. `data` is the process-wide receive arena:
@@ -25,6 +25,36 @@ export function sharedBatch(): PacketBatch {
     shared = { count: 0, data: a.data, offsets: a.offsets, lengths: a.lengths, sources: a.sources };
   }
   return shared;
+}
+
+/** What a poller reports receive errors into (TunDevice, RawGreSocket). */
+export interface RxErrorSink {
+  rxErrors: number;
+  lastError: Error | undefined;
+}
+
+/**
+ * Polls `fd` and hands every wakeup's packets to `cb` as the shared batch;
+ * receive errors are counted on `sink` and passed to `onError`.
+ */
+export function pollBatches(
+  fd: number,
+  kind: 'raw' | 'tun',
+  sink: RxErrorSink,
+  cb: (batch: PacketBatch) => void,
+  onError?: (err: Error) => void,
+): PollerHandle {
+  const batch = sharedBatch();
+  return loadNative().pollerStart(fd, kind, (count, err) => {
+    if (err) {
+      sink.rxErrors++;
+      sink.lastError = err;
+      onError?.(err);
+      return;
+    }
+    batch.count = count;
+    cb(batch);
+  });
 }
 
 /** Largest packet the receive arena holds; longer ones are dropped. */

@@ -1,7 +1,7 @@
 // Raw IP-protocol-47 socket for the userspace GRE engine: batched receive
 // (packets include the IPv4 header) and batched send (the kernel adds it).
 import { loadNative, type PollerHandle } from './index.js';
-import { sharedBatch, TxQueue, type PacketBatch } from './batch.js';
+import { pollBatches, TxQueue, type PacketBatch } from './batch.js';
 
 export type { PacketBatch } from './batch.js';
 export { ipv4ToUint32, uint32ToIpv4 } from './ipv4.js';
@@ -40,17 +40,7 @@ export class RawGreSocket {
   onPackets(cb: (batch: PacketBatch) => void, onError?: (err: Error) => void): void {
     if (this.closed) throw new Error('RawGreSocket is closed');
     if (this.poller) throw new Error('RawGreSocket is already polling');
-    const batch = sharedBatch();
-    this.poller = loadNative().pollerStart(this.fd, 'raw', (count, err) => {
-      if (err) {
-        this.rxErrors++;
-        this.lastError = err;
-        onError?.(err);
-        return;
-      }
-      batch.count = count;
-      cb(batch);
-    });
+    this.poller = pollBatches(this.fd, 'raw', this, cb, onError);
   }
 
   /** The send arena; with reserve(), callers may build packets in place. */

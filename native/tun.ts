@@ -2,7 +2,7 @@
 // batched reads (one callback per wakeup) and writes (one native call per
 // event-loop turn for all devices).
 import { loadNative, type PollerHandle } from './index.js';
-import { rxSlotSize, sharedBatch, TxQueue, type PacketBatch } from './batch.js';
+import { pollBatches, rxSlotSize, TxQueue, type PacketBatch } from './batch.js';
 
 export type { PacketBatch } from './batch.js';
 export { ipv4ToUint32, uint32ToIpv4 } from './ipv4.js';
@@ -153,17 +153,7 @@ export class TunDevice {
   onPackets(cb: (batch: PacketBatch) => void, onError?: (err: Error) => void): void {
     if (this.closed) throw new Error(`${this.name} is closed`);
     if (this.poller) throw new Error(`${this.name} is already polling`);
-    const batch = sharedBatch();
-    this.poller = loadNative().pollerStart(this.fd, 'tun', (count, err) => {
-      if (err) {
-        this.rxErrors++;
-        this.lastError = err;
-        onError?.(err);
-        return;
-      }
-      batch.count = count;
-      cb(batch);
-    });
+    this.poller = pollBatches(this.fd, 'tun', this, cb, onError);
   }
 
   /** Queues one IP packet for the kernel; written on the next flush. */
