@@ -21,18 +21,16 @@
 // - StopCCRQ from the server → StopCCRP, every call ends, close.
 // - Messages only a PNS sends (SCCRQ, OCRQ, ICRP, CCRQ, SLI) or stray replies:
 //   counted as errors and ignored. Framing/decoding errors close the connection.
+// Input, output and echo are shared with the server role (endpoint.ts).
 import type { Clock, Timer } from '../util/clock.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { PptpdError, ProtocolError } from '../util/errors.js';
-import { decode, encode } from '../protocol/pptp/codec.js';
-import { PptpFramer } from '../protocol/pptp/framer.js';
+import { encode } from '../protocol/pptp/codec.js';
 import {
   BEARER_ANALOG,
   BEARER_DIGITAL,
-  ErrorCode,
   FRAMING_ASYNC,
   FRAMING_SYNC,
-  GenericResult,
   OcrpResult,
   PPTP_VERSION,
   SccrpResult,
@@ -45,6 +43,7 @@ import type {
   StartControlConnectionReply,
 } from '../protocol/pptp/messages.js';
 import { CallIdAllocator } from './call-ids.js';
+import { PptpEndpoint } from './endpoint.js';
 
 export interface ClientConnectionOptions {
   clock: Clock;
@@ -163,7 +162,6 @@ interface LiveCall {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_ECHO_MS = 60_000;
 const DEFAULT_STOP_TIMEOUT_MS = 3_000;
 const DEFAULT_WINDOW = 64;
 
@@ -173,41 +171,31 @@ function quiet<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-export class ClientConnection {
+export class ClientConnection extends PptpEndpoint<ClientState> {
   readonly stats: ClientStats = { messagesIn: 0, messagesOut: 0, errors: 0, echoRepliesSent: 0 };
   /** The SCCRP that established the connection. */
   serverInfo: StartControlConnectionReply | undefined;
 
-  private st: ClientState = 'idle';
-  private readonly framer = new PptpFramer();
-  private readonly log: Logger;
   private readonly callIds: CallIdAllocator;
   private readonly pending = new Map<number, PendingCall>(); // by our call id
   private readonly live = new Map<number, LiveCall>(); // by our call id
   private readonly byPeer = new Map<number, LiveCall>(); // by the server's call id
   private startWaiter: PendingStart | undefined;
   private stopWaiters: Array<() => void> = [];
-  private timer: Timer | undefined;
-  private readonly echoIntervalMs: number;
-  private readonly echoTimeoutMs: number;
-  private lastRx = 0;
-  private echoPending: number | undefined;
-  private echoSentAt = 0;
-  private echoId = 0;
   private serial = 0;
   private closeReason: string | undefined;
-  private readonly sink = (m: Uint8Array): void => this.onMessage(m);
-  private readonly tick = (): void => this.onTimer();
 
   constructor(private readonly o: ClientConnectionOptions) {
-    this.log = (o.log ?? silentLogger).child({ component: 'pptp-client' });
+    super(o, (o.log ?? silentLogger).child({ component: 'pptp-client' }), 'idle', o.echoIntervalMs, o.echoTimeoutMs);
     this.callIds = o.callIds ?? new CallIdAllocator();
-    this.echoIntervalMs = Math.max(0, o.echoIntervalMs ?? DEFAULT_ECHO_MS);
-    this.echoTimeoutMs = Math.max(1, o.echoTimeoutMs ?? DEFAULT_ECHO_MS);
   }
 
   get state(): ClientState {
     return this.st;
+  }
+
+  protected get callCount(): number {
+    return this.live.size;
   }
 
   /** Why the connection closed (undefined while open). */
@@ -319,17 +307,6 @@ export class ClientConnection {
     this.teardown(reason, false);
   }
 
-  /** Feeds TCP bytes. Never throws. */
-  input(bytes: Uint8Array): void {
-    if (this.st === 'closed' || bytes.length === 0) return;
-    this.lastRx = this.o.clock.now();
-    try {
-      this.framer.push(bytes, this.sink);
-    } catch (err) {
-      this.protocolFailure(err);
-    }
-  }
-
   /**
    * TEST/SCRIPTING ONLY: writes bytes to the socket as they are, bypassing the
    * encoder and every state check (misbehaving-client scripts).
@@ -347,33 +324,7 @@ export class ClientConnection {
 
   // ---- input ----
 
-  private onMessage(m: Uint8Array): void {
-    if (this.st === 'closed') return;
-    let msg: PptpMessage;
-    try {
-      msg = decode(m);
-    } catch (err) {
-      this.protocolFailure(err);
-      return;
-    }
-    this.stats.messagesIn++;
-    try {
-      this.dispatch(msg);
-    } catch (err) {
-      this.stats.errors++;
-      this.log.error({ err }, 'internal error handling PPTP message');
-      this.shutdown('internal error');
-    }
-  }
-
-  private protocolFailure(err: unknown): void {
-    this.stats.errors++;
-    const code = err instanceof ProtocolError ? err.code : 'ERR_PPTP_INTERNAL';
-    this.log.warn({ code, error: err instanceof Error ? err.message : String(err) }, 'PPTP protocol error from server');
-    this.shutdown(`protocol error ${code}`);
-  }
-
-  private dispatch(msg: PptpMessage): void {
+  protected dispatch(msg: PptpMessage): void {
     if (this.st === 'connecting') {
       if (msg.type === 'SCCRP') return this.onStartReply(msg);
       if (msg.type === 'StopCCRQ') return this.onStopRequest(msg.reason);
@@ -382,10 +333,10 @@ export class ClientConnection {
     switch (msg.type) {
       case 'EchoRequest':
         this.stats.echoRepliesSent++;
-        this.sendMsg({ type: 'EchoReply', identifier: msg.identifier, resultCode: GenericResult.OK, errorCode: ErrorCode.NONE });
+        this.answerEcho(msg.identifier);
         return;
       case 'EchoReply':
-        if (this.echoPending === msg.identifier) this.echoPending = undefined;
+        this.onEchoReply(msg.identifier);
         return;
       case 'StopCCRQ':
         return this.onStopRequest(msg.reason);
@@ -417,18 +368,15 @@ export class ClientConnection {
       return;
     }
     this.serverInfo = msg;
-    this.st = 'established';
     this.lastRx = this.o.clock.now();
-    if (this.echoIntervalMs > 0) this.arm(this.echoIntervalMs);
-    else this.disarm();
+    this.established();
     const w = this.startWaiter;
     this.startWaiter = undefined;
     w?.resolve();
   }
 
   private onStopRequest(reason: number): void {
-    this.sendMsg({ type: 'StopCCRP', resultCode: GenericResult.OK, errorCode: ErrorCode.NONE });
-    this.shutdown(`StopCCRQ from server (reason ${reason})`);
+    this.answerStop(`StopCCRQ from server (reason ${reason})`);
   }
 
   private onCallReply(msg: OutgoingCallReply): void {
@@ -503,67 +451,15 @@ export class ClientConnection {
     p.reject(new PptpdError('ERR_PPTP_CALL_TIMEOUT', 'no Outgoing-Call-Reply in time'));
   }
 
-  // ---- output, timers, teardown ----
+  // ---- timers, teardown ----
 
-  private sendMsg(msg: PptpMessage): void {
-    if (this.st === 'closed') return;
-    const bytes = encode(msg);
-    this.stats.messagesOut++;
-    try {
-      this.o.send(bytes);
-    } catch (err) {
-      this.stats.errors++;
-      this.log.warn({ err }, 'send failed, closing control connection');
-      this.shutdown('send failed');
-    }
+  /** The timer outside `established` (where it is the shared keep-alive). */
+  protected onRoleTimer(): void {
+    if (this.st === 'connecting') this.shutdown('no SCCRP in time');
+    else if (this.st === 'stopping') this.shutdown('no StopCCRP in time');
   }
 
-  private arm(ms: number): void {
-    this.timer?.cancel();
-    this.timer = this.o.clock.setTimer(ms, this.tick);
-  }
-
-  private disarm(): void {
-    this.timer?.cancel();
-    this.timer = undefined;
-  }
-
-  private onTimer(): void {
-    this.timer = undefined;
-    const now = this.o.clock.now();
-    switch (this.st) {
-      case 'connecting':
-        this.shutdown('no SCCRP in time');
-        return;
-      case 'established': {
-        if (this.echoIntervalMs <= 0) return;
-        if (this.echoPending !== undefined) {
-          const waited = now - this.echoSentAt;
-          if (waited >= this.echoTimeoutMs) this.shutdown('echo timeout');
-          else this.arm(this.echoTimeoutMs - waited);
-          return;
-        }
-        const silent = now - this.lastRx;
-        if (silent >= this.echoIntervalMs) {
-          this.echoId = (this.echoId + 1) >>> 0;
-          this.echoPending = this.echoId;
-          this.echoSentAt = now;
-          this.sendMsg({ type: 'EchoRequest', identifier: this.echoId });
-          if (this.st === 'established') this.arm(this.echoTimeoutMs);
-        } else {
-          this.arm(this.echoIntervalMs - silent);
-        }
-        return;
-      }
-      case 'stopping':
-        this.shutdown('no StopCCRP in time');
-        return;
-      default:
-        return;
-    }
-  }
-
-  private shutdown(reason: string): void {
+  protected shutdown(reason: string): void {
     this.teardown(reason, true);
   }
 
@@ -571,8 +467,7 @@ export class ClientConnection {
     if (this.st === 'closed') return;
     this.st = 'closed';
     this.closeReason = reason;
-    this.disarm();
-    this.echoPending = undefined;
+    this.stopEcho();
     this.log.debug({ reason, calls: this.live.size }, 'control connection closed');
     const w = this.startWaiter;
     this.startWaiter = undefined;

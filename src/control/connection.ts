@@ -27,11 +27,9 @@
 // - Echo: one timer per connection. Any received byte counts as activity;
 //   after echoIntervalMs of silence we send an Echo-Request and need the
 //   matching Echo-Reply within echoTimeoutMs. echoIntervalMs 0 disables it.
-import type { Clock, Timer } from '../util/clock.js';
+//   Input, output and echo are shared with the client role (endpoint.ts).
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { ProtocolError } from '../util/errors.js';
-import { decode, encode } from '../protocol/pptp/codec.js';
-import { PptpFramer } from '../protocol/pptp/framer.js';
 import {
   BEARER_ANALOG,
   BEARER_DIGITAL,
@@ -39,7 +37,6 @@ import {
   ErrorCode,
   FRAMING_ASYNC,
   FRAMING_SYNC,
-  GenericResult,
   IcrpResult,
   OcrpResult,
   PPTP_VERSION,
@@ -55,6 +52,7 @@ import type {
   WanErrorNotify,
 } from '../protocol/pptp/messages.js';
 import type { CallIdAllocator } from './call-ids.js';
+import { PptpEndpoint } from './endpoint.js';
 
 export type { WanErrorCounters };
 
@@ -131,7 +129,6 @@ interface CallRecord {
   deferred?: { result: number; cause: string };
 }
 
-const DEFAULT_ECHO_MS = 60_000;
 const DEFAULT_MAX_CALLS = 64;
 const DEFAULT_CONNECT_SPEED = 10_000_000;
 const DEFAULT_WINDOW = 64;
@@ -139,35 +136,17 @@ const DEFAULT_STOP_TIMEOUT_MS = 3_000;
 /** ACCM default until a Set-Link-Info says otherwise (RFC 1662). */
 const DEFAULT_ACCM = 0xffffffff;
 
-export class ControlConnection {
+export class ControlConnection extends PptpEndpoint<ControlState> {
   readonly stats: ControlStats = { messagesIn: 0, messagesOut: 0, errors: 0, wanErrorNotifies: 0 };
 
-  private st: ControlState = 'idle';
   private readonly callMap = new Map<number, CallRecord>();
   private readonly byPeer = new Map<number, CallRecord>();
-  private readonly framer = new PptpFramer();
-  private readonly log: Logger;
-  private readonly echoIntervalMs: number;
-  private readonly echoTimeoutMs: number;
   private readonly maxCalls: number;
-  private timer: Timer | undefined;
-  private lastRx: number;
-  private echoPending: number | undefined;
-  private echoSentAt = 0;
-  private echoId = 0;
   private closeSignalled = false;
-  private inInput = false;
-  private readonly queued: Uint8Array[] = [];
-  // Bound once so the framer and the clock get no per-message closures.
-  private readonly sink = (m: Uint8Array): void => this.onMessage(m);
-  private readonly tick = (): void => this.onTimer();
 
   constructor(private readonly opts: ControlConnectionOptions) {
-    this.log = opts.log.child({ component: 'pptp-ctrl', peer: opts.peer });
-    this.echoIntervalMs = Math.max(0, opts.echoIntervalMs ?? DEFAULT_ECHO_MS);
-    this.echoTimeoutMs = Math.max(1, opts.echoTimeoutMs ?? DEFAULT_ECHO_MS);
+    super(opts, opts.log.child({ component: 'pptp-ctrl', peer: opts.peer }), 'idle', opts.echoIntervalMs, opts.echoTimeoutMs);
     this.maxCalls = Math.max(0, opts.maxCallsPerConnection ?? DEFAULT_MAX_CALLS);
-    this.lastRx = opts.clock.now();
     if (opts.stimeoutMs > 0) this.arm(opts.stimeoutMs);
   }
 
@@ -175,32 +154,13 @@ export class ControlConnection {
     return this.st;
   }
 
+  protected get callCount(): number {
+    return this.callMap.size;
+  }
+
   /** Calls on this connection by our call id (including one whose onCall() is running). */
   get calls(): ReadonlyMap<number, CallInfo> {
     return this.callMap;
-  }
-
-  /** Bytes held by the framer waiting for the rest of a message (≤ 220). */
-  get buffered(): number {
-    return this.framer.buffered;
-  }
-
-  /** Feeds TCP bytes. Never throws: protocol errors are logged and close the connection. */
-  input(bytes: Uint8Array): void {
-    if (this.st === 'closed' || bytes.length === 0) return;
-    if (this.inInput) {
-      // Re-entered from a callback: keep order, process after the current chunk.
-      this.queued.push(Uint8Array.from(bytes));
-      return;
-    }
-    this.inInput = true;
-    try {
-      this.feed(bytes);
-      while (this.queued.length > 0 && this.state !== 'closed') this.feed(this.queued.shift()!);
-    } finally {
-      this.queued.length = 0;
-      this.inInput = false;
-    }
   }
 
   /** Server ends one call (admin kill, LCP down, …): sends CDN (result: 1 lost carrier, 3 admin shutdown, …). */
@@ -233,8 +193,10 @@ export class ControlConnection {
     this.arm(this.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
   }
 
-  /** The TCP connection is gone (reset or closed): clear every call (onCallCleared), cancel timers. */
-  /** The TCP connection is gone; `reason` says how when it was not a clean close. */
+  /**
+   * The TCP connection is gone (reset or closed): clear every call
+   * (onCallCleared), cancel timers; `reason` says how when it was not a clean close.
+   */
   closed(reason = 'control connection closed'): void {
     this.closeSignalled = true; // the socket is gone: never ask to close it
     this.teardown(reason);
@@ -242,44 +204,7 @@ export class ControlConnection {
 
   // ---- input path ----
 
-  private feed(bytes: Uint8Array): void {
-    this.lastRx = this.opts.clock.now();
-    try {
-      this.framer.push(bytes, this.sink);
-    } catch (err) {
-      this.protocolFailure(err);
-    }
-  }
-
-  private onMessage(m: Uint8Array): void {
-    if (this.st === 'closed') return;
-    let msg: PptpMessage;
-    try {
-      msg = decode(m);
-    } catch (err) {
-      this.protocolFailure(err);
-      return;
-    }
-    this.stats.messagesIn++;
-    try {
-      this.dispatch(msg);
-    } catch (err) {
-      // Only a bug of ours (or a throwing callback we did not guard) gets here.
-      this.stats.errors++;
-      this.log.error({ err }, 'internal error handling PPTP message');
-      this.shutdown('internal error');
-    }
-  }
-
-  private protocolFailure(err: unknown): void {
-    this.stats.errors++;
-    const code = err instanceof ProtocolError ? err.code : 'ERR_PPTP_INTERNAL';
-    const message = err instanceof Error ? err.message : String(err);
-    this.log.warn({ code, error: message }, 'PPTP protocol error, closing control connection');
-    this.shutdown(`protocol error ${code}`);
-  }
-
-  private dispatch(msg: PptpMessage): void {
+  protected dispatch(msg: PptpMessage): void {
     switch (this.st) {
       case 'idle':
         if (msg.type === 'SCCRQ') this.onStartRequest(msg);
@@ -309,11 +234,10 @@ export class ControlConnection {
         return;
       case 'StopCCRQ':
         this.log.info({ reason: msg.reason }, 'peer stops control connection');
-        this.sendMsg({ type: 'StopCCRP', resultCode: GenericResult.OK, errorCode: ErrorCode.NONE });
-        this.shutdown(`StopCCRQ from peer (reason ${msg.reason})`);
+        this.answerStop(`StopCCRQ from peer (reason ${msg.reason})`);
         return;
       case 'EchoRequest':
-        this.sendMsg({ type: 'EchoReply', identifier: msg.identifier, resultCode: GenericResult.OK, errorCode: ErrorCode.NONE });
+        this.answerEcho(msg.identifier);
         return;
       case 'EchoReply':
         this.onEchoReply(msg.identifier);
@@ -350,11 +274,10 @@ export class ControlConnection {
         return;
       case 'StopCCRQ':
         // Both ends stopped at once: answer and close.
-        this.sendMsg({ type: 'StopCCRP', resultCode: GenericResult.OK, errorCode: ErrorCode.NONE });
-        this.shutdown('control connection stopped');
+        this.answerStop('control connection stopped');
         return;
       case 'EchoRequest':
-        this.sendMsg({ type: 'EchoReply', identifier: msg.identifier, resultCode: GenericResult.OK, errorCode: ErrorCode.NONE });
+        this.answerEcho(msg.identifier);
         return;
       default:
         this.log.debug({ msg: msg.type }, 'message ignored while stopping');
@@ -388,18 +311,8 @@ export class ControlConnection {
     }
     this.sendMsg(this.startReply(SccrpResult.OK));
     if (this.st !== 'idle') return; // closed by a send failure
-    this.st = 'established';
+    this.established();
     this.log.info({ hostName: msg.hostName, vendor: msg.vendor }, 'control connection established');
-    if (this.echoIntervalMs > 0) this.arm(this.echoIntervalMs);
-    else this.disarm();
-  }
-
-  private onEchoReply(identifier: number): void {
-    if (this.echoPending === identifier) {
-      this.echoPending = undefined;
-      return;
-    }
-    this.log.debug({ identifier }, 'unsolicited echo reply ignored');
   }
 
   // ---- calls ----
@@ -566,79 +479,21 @@ export class ControlConnection {
     }
   }
 
-  // ---- output, timers, teardown ----
+  // ---- timers, teardown ----
 
-  private sendMsg(msg: PptpMessage): void {
-    if (this.st === 'closed') return;
-    const bytes = encode(msg);
-    this.stats.messagesOut++;
-    try {
-      this.opts.send(bytes);
-    } catch (err) {
-      this.stats.errors++;
-      this.log.warn({ err }, 'send failed, closing control connection');
-      this.shutdown('send failed');
-    }
-  }
-
-  private sendEcho(): void {
-    this.echoId = (this.echoId + 1) >>> 0;
-    this.echoPending = this.echoId;
-    this.echoSentAt = this.opts.clock.now();
-    this.log.debug({ identifier: this.echoId }, 'echo request sent after silence');
-    this.sendMsg({ type: 'EchoRequest', identifier: this.echoId });
-  }
-
-  private arm(ms: number): void {
-    this.timer?.cancel();
-    this.timer = this.opts.clock.setTimer(ms, this.tick);
-  }
-
-  private disarm(): void {
-    this.timer?.cancel();
-    this.timer = undefined;
-  }
-
-  private onTimer(): void {
-    this.timer = undefined;
-    const now = this.opts.clock.now();
-    switch (this.st) {
-      case 'idle':
-        this.log.warn({ stimeoutMs: this.opts.stimeoutMs }, 'no SCCRQ in time (stimeout), closing');
-        this.shutdown('stimeout');
-        return;
-      case 'established': {
-        if (this.echoIntervalMs <= 0) return;
-        if (this.echoPending !== undefined) {
-          const waited = now - this.echoSentAt;
-          if (waited >= this.echoTimeoutMs) {
-            this.log.warn({ waitedMs: waited, calls: this.callMap.size }, 'no echo reply, closing control connection');
-            this.shutdown('echo timeout');
-          } else {
-            this.arm(this.echoTimeoutMs - waited);
-          }
-          return;
-        }
-        const silent = now - this.lastRx;
-        if (silent >= this.echoIntervalMs) {
-          this.sendEcho();
-          if (this.st === 'established') this.arm(this.echoTimeoutMs);
-        } else {
-          this.arm(this.echoIntervalMs - silent);
-        }
-        return;
-      }
-      case 'stopping':
-        this.log.warn('no StopCCRP in time, closing');
-        this.shutdown('stop timeout');
-        return;
-      case 'closed':
-        return;
+  /** The timer outside `established` (where it is the shared keep-alive). */
+  protected onRoleTimer(): void {
+    if (this.st === 'idle') {
+      this.log.warn({ stimeoutMs: this.opts.stimeoutMs }, 'no SCCRQ in time (stimeout), closing');
+      this.shutdown('stimeout');
+    } else if (this.st === 'stopping') {
+      this.log.warn('no StopCCRP in time, closing');
+      this.shutdown('stop timeout');
     }
   }
 
   /** Closes from our side: clear calls, then ask the server to close the socket (once). */
-  private shutdown(reason: string): void {
+  protected shutdown(reason: string): void {
     this.teardown(reason);
     if (this.closeSignalled) return;
     this.closeSignalled = true;
@@ -652,8 +507,7 @@ export class ControlConnection {
   private teardown(reason: string): void {
     if (this.st === 'closed') return;
     this.st = 'closed';
-    this.disarm();
-    this.echoPending = undefined;
+    this.stopEcho();
     // Detach every call first so callbacks re-entering disconnectCall() find nothing.
     const recs = [...this.callMap.values()];
     for (const rec of recs) this.removeRecord(rec);
