@@ -17,6 +17,8 @@
  * the unit (ppp_ccp_peek), so CCP must be read from / written to the unit. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,21 +38,71 @@
  * this only stops an absurd length reaching the kernel's allocator. */
 #define MAX_WRITE 65535
 
+/* ---- argument and result helpers (every export below is built from them) ---- */
+
+/* A TypeError with a formatted message; returns -1 for `return throw_typef(...)`. */
+static int throw_typef(napi_env env, const char *fmt, ...) {
+  char msg[128];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  throw_type(env, msg);
+  return -1;
+}
+
 static int get_fd(napi_env env, napi_value v, int32_t *fd) {
   if (get_int32(env, v, fd, "fd")) return -1;
   if (*fd < 0) { throw_type(env, "fd must be >= 0"); return -1; }
   return 0;
 }
 
+/* Exactly `n` arguments, the first a file descriptor. */
+static int fd_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, int32_t *fd) {
+  if (arg_count(env, info, n, argv, NULL)) return -1;
+  return get_fd(env, argv[0], fd);
+}
+
+/* An int32 argument in min..max; `range` says which in the TypeError
+ * ("unit must be >= 0"), so each caller keeps its own wording. */
+static int get_int_in(napi_env env, napi_value v, int32_t *out, const char *what, int32_t min, int32_t max, const char *range) {
+  if (get_int32(env, v, out, what)) return -1;
+  if (*out < min || *out > max) { throw_type(env, range); return -1; }
+  return 0;
+}
+
 static int get_call_id(napi_env env, napi_value v, uint32_t *out, uint32_t min, const char *what) {
   if (get_uint32(env, v, out, what)) return -1;
-  if (*out < min || *out > 0xFFFF) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s must be %u..65535", what, min);
-    throw_type(env, msg);
-    return -1;
-  }
+  if (*out < min || *out > 0xFFFF) return throw_typef(env, "%s must be %u..65535", what, min);
   return 0;
+}
+
+/* An ioctl whose only result is success: undefined, or the errno thrown
+ * as `op` (errno is read before anything else can change it). */
+static napi_value ioctl_done(napi_env env, int rc, const char *op) {
+  if (rc < 0) return throw_errno(env, op, errno);
+  return make_undefined(env);
+}
+
+/* A set-up step failed on a fresh fd: close it (keeping errno) and throw. */
+static napi_value close_and_throw(napi_env env, int fd, const char *op) {
+  int err = errno;
+  close(fd);
+  return throw_errno(env, op, err);
+}
+
+/* A read()/write() result: the byte count, -1 when the fd would block, or throw. */
+static napi_value io_result(napi_env env, ssize_t n, const char *op) {
+  if (n >= 0) return make_int(env, n);
+  if (errno == EAGAIN) return make_int(env, -1);
+  return throw_errno(env, op, errno);
+}
+
+/* (fd, buffer) arguments of pppRead/pppWrite. */
+static int fd_buffer_args(napi_env env, napi_callback_info info, int32_t *fd, void **buf, size_t *len, const char *what) {
+  napi_value argv[2];
+  if (fd_args(env, info, 2, argv, fd)) return -1;
+  return get_buffer(env, argv[1], buf, len, what);
 }
 
 static void pptp_addr(struct sockaddr_pppox *sp, uint32_t call_id, uint32_t ip_be) {
@@ -80,17 +132,9 @@ static napi_value pptp_channel_open(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, "socket(AF_PPPOX, PX_PROTO_PPTP)", errno);
   struct sockaddr_pppox sp;
   pptp_addr(&sp, local_id, local_ip);
-  if (bind(fd, (struct sockaddr *)&sp, sizeof sp) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, "bind(pptp)", err);
-  }
+  if (bind(fd, (struct sockaddr *)&sp, sizeof sp) < 0) return close_and_throw(env, fd, "bind(pptp)");
   pptp_addr(&sp, peer_id, peer_ip);
-  if (connect(fd, (struct sockaddr *)&sp, sizeof sp) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, "connect(pptp)", err);
-  }
+  if (connect(fd, (struct sockaddr *)&sp, sizeof sp) < 0) return close_and_throw(env, fd, "connect(pptp)");
   return make_int(env, fd);
 }
 
@@ -98,15 +142,33 @@ static napi_value pptp_channel_open(napi_env env, napi_callback_info info) {
 static napi_value pptp_channel_index(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
-  if (arg_count(env, info, 1, argv, NULL) || get_fd(env, argv[0], &fd)) return NULL;
+  if (fd_args(env, info, 1, argv, &fd)) return NULL;
   int idx = -1;
   if (ioctl(fd, PPPIOCGCHAN, &idx) < 0) return throw_errno(env, "ioctl(PPPIOCGCHAN)", errno);
   return make_int(env, idx);
 }
 
-static int open_ppp(napi_env env) {
+/* (fd, int in min..max) → ioctl(fd, req, &int) → undefined. */
+static napi_value fd_int_ioctl(napi_env env, napi_callback_info info, unsigned long req, const char *op,
+                               const char *what, int32_t min, int32_t max, const char *range) {
+  napi_value argv[2];
+  int32_t fd, v;
+  if (fd_args(env, info, 2, argv, &fd) || get_int_in(env, argv[1], &v, what, min, max, range)) return NULL;
+  return ioctl_done(env, ioctl(fd, req, &v), op);
+}
+
+/* A /dev/ppp fd made into a channel or unit fd by one ioctl taking an int
+ * (which the kernel may update); -1 after throwing. */
+static int open_ppp(napi_env env, unsigned long req, int32_t *arg, const char *op) {
   int fd = open("/dev/ppp", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw_errno(env, "open(/dev/ppp)", errno);
+  if (fd < 0) {
+    throw_errno(env, "open(/dev/ppp)", errno);
+    return -1;
+  }
+  if (ioctl(fd, req, arg) < 0) {
+    close_and_throw(env, fd, op);
+    return -1;
+  }
   return fd;
 }
 
@@ -114,16 +176,11 @@ static int open_ppp(napi_env env) {
 static napi_value ppp_open_channel(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t idx;
-  if (arg_count(env, info, 1, argv, NULL) || get_int32(env, argv[0], &idx, "chanIndex")) return NULL;
-  if (idx < 0) return throw_type(env, "chanIndex must be >= 0");
-  int fd = open_ppp(env);
-  if (fd < 0) return NULL;
-  if (ioctl(fd, PPPIOCATTCHAN, &idx) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, "ioctl(PPPIOCATTCHAN)", err);
-  }
-  return make_int(env, fd);
+  if (arg_count(env, info, 1, argv, NULL) ||
+      get_int_in(env, argv[0], &idx, "chanIndex", 0, INT32_MAX, "chanIndex must be >= 0"))
+    return NULL;
+  int fd = open_ppp(env, PPPIOCATTCHAN, &idx, "ioctl(PPPIOCATTCHAN)");
+  return fd < 0 ? NULL : make_int(env, fd);
 }
 
 /* pppNewUnit(unit): { fd, unit } — unit -1 = the lowest free. The interface is
@@ -131,15 +188,11 @@ static napi_value ppp_open_channel(napi_env env, napi_callback_info info) {
 static napi_value ppp_new_unit(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t unit;
-  if (arg_count(env, info, 1, argv, NULL) || get_int32(env, argv[0], &unit, "unit")) return NULL;
-  if (unit < -1) return throw_type(env, "unit must be -1 (any) or >= 0");
-  int fd = open_ppp(env);
+  if (arg_count(env, info, 1, argv, NULL) ||
+      get_int_in(env, argv[0], &unit, "unit", -1, INT32_MAX, "unit must be -1 (any) or >= 0"))
+    return NULL;
+  int fd = open_ppp(env, PPPIOCNEWUNIT, &unit, "ioctl(PPPIOCNEWUNIT)");
   if (fd < 0) return NULL;
-  if (ioctl(fd, PPPIOCNEWUNIT, &unit) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, "ioctl(PPPIOCNEWUNIT)", err);
-  }
   napi_value res;
   napi_create_object(env, &res);
   napi_set_named_property(env, res, "fd", make_int(env, fd));
@@ -149,35 +202,20 @@ static napi_value ppp_new_unit(napi_env env, napi_callback_info info) {
 
 /* pppConnect(chanFd, unit): void */
 static napi_value ppp_connect(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  int32_t fd, unit;
-  if (arg_count(env, info, 2, argv, NULL) || get_fd(env, argv[0], &fd) ||
-      get_int32(env, argv[1], &unit, "unit"))
-    return NULL;
-  if (unit < 0) return throw_type(env, "unit must be >= 0");
-  if (ioctl(fd, PPPIOCCONNECT, &unit) < 0) return throw_errno(env, "ioctl(PPPIOCCONNECT)", errno);
-  return make_undefined(env);
+  return fd_int_ioctl(env, info, PPPIOCCONNECT, "ioctl(PPPIOCCONNECT)", "unit", 0, INT32_MAX, "unit must be >= 0");
 }
 
 /* pppDisconnect(chanFd): void */
 static napi_value ppp_disconnect(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
-  if (arg_count(env, info, 1, argv, NULL) || get_fd(env, argv[0], &fd)) return NULL;
-  if (ioctl(fd, PPPIOCDISCONN) < 0) return throw_errno(env, "ioctl(PPPIOCDISCONN)", errno);
-  return make_undefined(env);
+  if (fd_args(env, info, 1, argv, &fd)) return NULL;
+  return ioctl_done(env, ioctl(fd, PPPIOCDISCONN), "ioctl(PPPIOCDISCONN)");
 }
 
 /* pppSetMru(unitFd, mru): void */
 static napi_value ppp_set_mru(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  int32_t fd, mru;
-  if (arg_count(env, info, 2, argv, NULL) || get_fd(env, argv[0], &fd) ||
-      get_int32(env, argv[1], &mru, "mru"))
-    return NULL;
-  if (mru < 64 || mru > 65535) return throw_type(env, "mru must be 64..65535");
-  if (ioctl(fd, PPPIOCSMRU, &mru) < 0) return throw_errno(env, "ioctl(PPPIOCSMRU)", errno);
-  return make_undefined(env);
+  return fd_int_ioctl(env, info, PPPIOCSMRU, "ioctl(PPPIOCSMRU)", "mru", 64, 65535, "mru must be 64..65535");
 }
 
 /* pppGetFlags(fd): number — unit fd: SC_CCP_OPEN/UP, SC_COMP_RUN, SC_DC_*…;
@@ -185,7 +223,7 @@ static napi_value ppp_set_mru(napi_env env, napi_callback_info info) {
 static napi_value ppp_get_flags(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
-  if (arg_count(env, info, 1, argv, NULL) || get_fd(env, argv[0], &fd)) return NULL;
+  if (fd_args(env, info, 1, argv, &fd)) return NULL;
   int flags = 0;
   if (ioctl(fd, PPPIOCGFLAGS, &flags) < 0) return throw_errno(env, "ioctl(PPPIOCGFLAGS)", errno);
   return make_int(env, (uint32_t)flags);
@@ -197,12 +235,9 @@ static napi_value ppp_set_flags(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int32_t fd;
   uint32_t flags;
-  if (arg_count(env, info, 2, argv, NULL) || get_fd(env, argv[0], &fd) ||
-      get_uint32(env, argv[1], &flags, "flags"))
-    return NULL;
+  if (fd_args(env, info, 2, argv, &fd) || get_uint32(env, argv[1], &flags, "flags")) return NULL;
   int v = (int)flags;
-  if (ioctl(fd, PPPIOCSFLAGS, &v) < 0) return throw_errno(env, "ioctl(PPPIOCSFLAGS)", errno);
-  return make_undefined(env);
+  return ioctl_done(env, ioctl(fd, PPPIOCSFLAGS, &v), "ioctl(PPPIOCSFLAGS)");
 }
 
 /* pppSetNpMode(unitFd, protocol, mode): void — protocol e.g. 0x21 (IPv4),
@@ -211,7 +246,7 @@ static napi_value ppp_set_np_mode(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   int32_t fd;
   uint32_t proto, mode;
-  if (arg_count(env, info, 3, argv, NULL) || get_fd(env, argv[0], &fd) ||
+  if (fd_args(env, info, 3, argv, &fd) ||
       get_uint32(env, argv[1], &proto, "protocol") || get_uint32(env, argv[2], &mode, "mode"))
     return NULL;
   if (proto > 0xFFFF) return throw_type(env, "protocol must be 0..0xffff");
@@ -220,17 +255,13 @@ static napi_value ppp_set_np_mode(napi_env env, napi_callback_info info) {
   memset(&np, 0, sizeof np);
   np.protocol = (int)proto;
   np.mode = (enum NPmode)mode;
-  if (ioctl(fd, PPPIOCSNPMODE, &np) < 0) return throw_errno(env, "ioctl(PPPIOCSNPMODE)", errno);
-  return make_undefined(env);
+  return ioctl_done(env, ioctl(fd, PPPIOCSNPMODE, &np), "ioctl(PPPIOCSNPMODE)");
 }
 
 static int get_prop(napi_env env, napi_value obj, const char *name, napi_value *out) {
   bool has = false;
   if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "options.%s is required", name);
-    throw_type(env, msg);
-    return -1;
+    return throw_typef(env, "options.%s is required", name);
   }
   return napi_get_named_property(env, obj, name, out) == napi_ok ? 0 : -1;
 }
@@ -238,12 +269,7 @@ static int get_prop(napi_env env, napi_value obj, const char *name, napi_value *
 static int get_bool_prop(napi_env env, napi_value obj, const char *name, bool *out) {
   napi_value v;
   if (get_prop(env, obj, name, &v)) return -1;
-  if (napi_get_value_bool(env, v, out) != napi_ok) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "options.%s must be a boolean", name);
-    throw_type(env, msg);
-    return -1;
-  }
+  if (napi_get_value_bool(env, v, out) != napi_ok) return throw_typef(env, "options.%s must be a boolean", name);
   return 0;
 }
 
@@ -257,7 +283,7 @@ static int get_bool_prop(napi_env env, napi_value obj, const char *name, bool *o
 static napi_value ppp_set_compress(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int32_t fd;
-  if (arg_count(env, info, 2, argv, NULL) || get_fd(env, argv[0], &fd)) return NULL;
+  if (fd_args(env, info, 2, argv, &fd)) return NULL;
   napi_valuetype t;
   napi_typeof(env, argv[1], &t);
   if (t != napi_object) return throw_type(env, "options must be an object");
@@ -301,7 +327,7 @@ static napi_value ppp_set_compress(napi_env env, napi_callback_info info) {
 static napi_value ppp_get_idle(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
-  if (arg_count(env, info, 1, argv, NULL) || get_fd(env, argv[0], &fd)) return NULL;
+  if (fd_args(env, info, 1, argv, &fd)) return NULL;
   struct ppp_idle64 idle;
   memset(&idle, 0, sizeof idle);
   if (ioctl(fd, PPPIOCGIDLE64, &idle) < 0) return throw_errno(env, "ioctl(PPPIOCGIDLE)", errno);
@@ -317,41 +343,27 @@ static napi_value ppp_get_idle(napi_env env, napi_callback_info info) {
  * (its socket closed) or, on a unit fd, no channel is connected. A frame
  * longer than buf is dropped by the kernel and throws EOVERFLOW. */
 static napi_value ppp_read(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
   int32_t fd;
   void *buf;
   size_t cap;
-  if (arg_count(env, info, 2, argv, NULL) || get_fd(env, argv[0], &fd) ||
-      get_buffer(env, argv[1], &buf, &cap, "buf"))
-    return NULL;
+  if (fd_buffer_args(env, info, &fd, &buf, &cap, "buf")) return NULL;
   ssize_t n;
   do n = read(fd, buf, cap);
   while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN) return make_int(env, -1);
-    return throw_errno(env, "read(ppp)", errno);
-  }
-  return make_int(env, n);
+  return io_result(env, n, "read(ppp)");
 }
 
 /* pppWrite(fd, frame): number — frame = protocol (2 bytes) + information. */
 static napi_value ppp_write(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
   int32_t fd;
   void *buf;
   size_t len;
-  if (arg_count(env, info, 2, argv, NULL) || get_fd(env, argv[0], &fd) ||
-      get_buffer(env, argv[1], &buf, &len, "frame"))
-    return NULL;
+  if (fd_buffer_args(env, info, &fd, &buf, &len, "frame")) return NULL;
   if (len < 2 || len > MAX_WRITE) return throw_type(env, "frame must be 2..65535 bytes (protocol field first)");
   ssize_t n;
   do n = write(fd, buf, len);
   while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN) return make_int(env, -1);
-    return throw_errno(env, "write(ppp)", errno);
-  }
-  return make_int(env, n);
+  return io_result(env, n, "write(ppp)");
 }
 
 static void set_compstat(napi_env env, napi_value obj, const char *name, const struct compstat *c) {
