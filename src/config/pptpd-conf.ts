@@ -124,6 +124,9 @@ const DIRECTIVES: Record<string, Kind> = {
   'max-calls-per-source': 'value', 'max-pending-per-source': 'value',
 };
 
+/** Every directive name the parser knows (the man page test checks pptpd.conf(5) lists them all). */
+export const PPTPD_CONF_DIRECTIVES: readonly string[] = Object.freeze(Object.keys(DIRECTIVES));
+
 interface Seen { value: string; line: number }
 
 /**

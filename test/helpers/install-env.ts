@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(npm_|NOTIFY_SOCKET$|INVOCATION_ID$|MAKEFLAGS$|MFLAGS$|MAKELEVEL$|DESTDIR$|PREFIX$|UNITDIR$)/i.test(k)) continue;
+    if (/^(npm_|NOTIFY_SOCKET$|INVOCATION_ID$|MAKEFLAGS$|MFLAGS$|MAKELEVEL$|DESTDIR$|PREFIX$|UNITDIR$|MANDIR$)/i.test(k)) continue;
     env[k] = v;
   }
   return env;

@@ -1,24 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { binCommand } from '../helpers/bin.js';
-
-const fixDir = fileURLToPath(new URL('../fixtures/config/archwiki/etc/', import.meta.url));
+import { archwikiConfig } from '../helpers/install-env.js';
 
 /** The Arch-wiki files in a temp dir, `option` pointing at the copy. */
 function archwiki(): { dir: string; conf: string; secrets: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pptpd-check-'));
-  const conf = join(dir, 'pptpd.conf');
-  writeFileSync(conf, readFileSync(join(fixDir, 'pptpd.conf'), 'utf8').replace('/etc/ppp/options.pptpd', join(dir, 'options.pptpd')));
-  copyFileSync(join(fixDir, 'ppp/options.pptpd'), join(dir, 'options.pptpd'));
-  const secrets = join(dir, 'chap-secrets');
-  copyFileSync(join(fixDir, 'ppp/chap-secrets'), secrets);
-  chmodSync(secrets, 0o600);
-  return { dir, conf, secrets };
+  return { dir, ...archwikiConfig(dir) };
 }
 
 function pptpd(...args: string[]) {

@@ -1,5 +1,5 @@
 // `make install` into a staging root (DESTDIR): the programs, their runtime
-// dependencies (and no dev ones), the native addon and the systemd unit land
+// dependencies (and no dev ones), the native addon, the man pages and the systemd unit land
 // where they belong, the installed programs run, nothing is left in the tree,
 // and `make uninstall` takes it all away again. Works on the existing build
 // and never triggers one: without the build output it skips (npm ci would
@@ -25,6 +25,7 @@ function repoRoot(): string {
 }
 
 const root = repoRoot();
+const MAN_PAGES = ['pptpd.8', 'pptpctl.8', 'pptpd.conf.5'];
 const BUILT = ['dist/src/cli/pptpd.js', 'dist/src/cli/pptpctl.js', 'native/build/Release/pptpd_native.node'];
 const missing = BUILT.filter((f) => !existsSync(join(root, f)));
 const skip = spawnSync('make', ['--version']).status !== 0
@@ -41,7 +42,7 @@ function tgzInRoot(): string[] {
   return readdirSync(root).filter((f) => /^pptpd-.*\.tgz$/.test(f));
 }
 
-test('make install DESTDIR=… installs programs, addon, dependencies and unit; the programs run; uninstall removes them', { skip, timeout: 90_000 }, () => {
+test('make install DESTDIR=… installs programs, addon, dependencies, man pages and unit; the programs run; uninstall removes them', { skip, timeout: 90_000 }, () => {
   const stage = mkdtempSync(join(tmpdir(), 'pptpd-install-'));
   const tgzBefore = tgzInRoot();
   try {
@@ -51,6 +52,7 @@ test('make install DESTDIR=… installs programs, addon, dependencies and unit; 
     const r = make('install', `DESTDIR=${stage}`, 'PREFIX=/usr/local', 'NPM_FLAGS=--prefer-offline', 'BUILT=');
     assert.equal(r.status, 0, `make install failed:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /installed: \/usr\/local\/bin\/pptpd \/usr\/local\/bin\/pptpctl \/etc\/systemd\/system\/pptpd\.service/);
+    assert.match(r.stdout, /man pages: \/usr\/local\/share\/man\/man8\/pptpd\.8 \/usr\/local\/share\/man\/man8\/pptpctl\.8 \/usr\/local\/share\/man\/man5\/pptpd\.conf\.5/);
 
     // Everything under the staging root, nothing in the tree.
     assert.deepEqual(tgzInRoot(), tgzBefore, 'the packed tarball must not be left in the tree');
@@ -82,6 +84,16 @@ test('make install DESTDIR=… installs programs, addon, dependencies and unit; 
     assert.equal((statSync(join(stage, 'etc/systemd/system/pptpd.service')).mode & 0o777), 0o644);
     assert.match(unit, /^ExecStart=\/usr\/local\/bin\/pptpd --fg --config \/etc\/pptpd\.conf$/m);
     assert.match(unit, /^Type=notify$/m);
+
+    // The man pages under PREFIX/share/man, as in the tree, readable by all
+    // (`man pptpd`, and the unit's Documentation= line, find them there).
+    for (const page of MAN_PAGES) {
+      const f = join(stage, 'usr/local/share/man', `man${page.slice(-1)}`, page);
+      assert.ok(existsSync(f), `${page} installed`);
+      assert.equal(statSync(f).mode & 0o777, 0o644, `${page} mode`);
+      assert.equal(readFileSync(f, 'utf8'), readFileSync(join(root, 'man', page), 'utf8'), `${page} content`);
+      assert.ok(existsSync(join(pkgDir, 'man', page)), `${page} in the npm package ("files")`);
+    }
 
     // The installed programs run from the staging root alone.
     const run = (name: string, ...args: string[]) =>
@@ -115,6 +127,7 @@ test('make install DESTDIR=… installs programs, addon, dependencies and unit; 
     assert.ok(!existsSync(join(stage, 'usr/local/bin/pptpctl')));
     assert.ok(!existsSync(pkgDir));
     assert.ok(!existsSync(join(stage, 'etc/systemd/system/pptpd.service')));
+    for (const page of MAN_PAGES) assert.ok(!existsSync(join(stage, 'usr/local/share/man', `man${page.slice(-1)}`, page)), `${page} removed`);
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
