@@ -11,7 +11,8 @@
         "src/ifconf.c",
         "src/raw.c",
         "src/poll.c",
-        "src/netns.c"
+        "src/netns.c",
+        "src/mppe.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KpppNative } from './kppp.js';
+import type { MppeCipher } from '../src/crypto/mppe-cipher.js';
 
 /** Opaque handle of a running fd poller (an N-API external). */
 export type PollerHandle = { readonly __brand: 'PollerHandle' };
@@ -109,6 +110,11 @@ export interface NativeAddon extends KpppNative {
   // arp.c
   /** Adds (or removes) a published proxy-ARP entry for `address` on `ifname`. */
   arpProxy(ifname: string, address: string, add: boolean): void;
+
+  // mppe.c — MppeCipher['crypt'] of src/crypto/mppe-cipher.ts (same contract;
+  // RangeError for any offset/length/layout outside its array, TypeError for
+  // a non-Uint8Array or non-int32 argument).
+  mppeCrypt: MppeCipher['crypt'];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -117,6 +123,9 @@ const candidates = [
   join(here, '..', '..', 'native', 'build', 'Release', 'pptpd_native.node'),
   join(here, 'build', 'Release', 'pptpd_native.node'),
 ];
+
+// The addon's MPPE cipher (src/crypto/mppe-cipher.ts contract).
+export { nativeMppeCipher } from './mppe.js';
 
 let cached: NativeAddon | undefined;
 

@@ -1,12 +1,13 @@
 // "Ours" in the data-path benchmark (run.ts starts it inside the server
 // namespace): the real TUN datapath (native raw GRE poller, IPv4 strip,
 // demux, GreCall with sequence/ack handling, batched TUN writes) and the real
-// MPPE codec, for SESSIONS calls with the blaster's keys. No control plane:
+// MPPE codec the daemon uses (dp.createMppeCodec: crypto in the addon), for
+// SESSIONS calls with the blaster's keys. No control plane:
 // the PPP receive step is PppLink.rxCompressed's few lines (header, decrypt,
 // protocol check) instead of a negotiated PppLink.
 //   node --import tsx bench/datapath-tun/server.ts BIND_ADDR SESSIONS
 // Prints READY once every pppN is up; on SIGTERM prints counters and exits.
-import { MppeCodec } from '../../src/crypto/mppe.js';
+import type { MppeCodec } from '../../src/crypto/mppe.js';
 import { openTunDatapath } from '../../src/datapath/tun/index.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -19,7 +20,7 @@ const codecs: MppeCodec[] = [];
 for (let i = 0; i < n; i++) {
   const key = new Uint8Array(16);
   for (let j = 0; j < 16; j++) key[j] = (i * 31 + j * 7 + 1) & 0xff;
-  const codec = new MppeCodec({ sendKey: key, recvKey: key, bits: 128, stateful: false });
+  const codec = dp.createMppeCodec({ sendKey: key, recvKey: key, bits: 128, stateful: false });
   codecs.push(codec);
   const call = dp.openCall({ sessionId: `b${i}`, callId: i + 1, peerCallId: i + 1, clientAddress: '10.199.0.2', localAddress: bind });
   const out = new Uint8Array(1600);

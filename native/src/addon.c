@@ -158,6 +158,7 @@ static napi_value init(napi_env env, napi_value exports) {
   init_raw(env, exports);
   init_poll(env, exports);
   init_netns(env, exports);
+  init_mppe(env, exports);
   return exports;
 }
 

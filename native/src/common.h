@@ -41,5 +41,6 @@ void init_ifconf(napi_env env, napi_value exports);
 void init_raw(napi_env env, napi_value exports);
 void init_poll(napi_env env, napi_value exports);
 void init_netns(napi_env env, napi_value exports);
+void init_mppe(napi_env env, napi_value exports);
 
 #endif

@@ -38,9 +38,11 @@
 //    were lost), and take the first key under which the packet is a complete
 //    IPv4/IPv6 frame; if none is, Linux's key.
 import { PptpdError } from '../util/errors.js';
-import { Rc4 } from './rc4.js';
-import { Sha1 } from './sha1.js';
-import { SHA_PAD1, SHA_PAD2, keyLength, reduceKey, type MppeBits } from './mppe-keys.js';
+import { keyLength, type MppeBits } from './mppe-keys.js';
+import {
+  CRYPT_PFC, CRYPT_RESTART, DIR_SESSION, HIST_SLOT, createMppeState, jsMppeCipher, mppeLayout,
+  type MppeCipher, type MppeLayout,
+} from './mppe-cipher.js';
 
 export interface MppeParams {
   /** Start keys (RFC 3079); at least 16 bytes for 128-bit, 8 for 40/56. */
@@ -71,13 +73,14 @@ const HISTORY = 8;
 export const MAX_LOST_FLUSHES = 3;
 /** Bytes decrypted to judge a resync candidate: protocol (≤2) + IPv6 up to its payload length. */
 const PROBE_LEN = 8;
+/** History slot flags. */
+const H_USED = 1;
+const H_SEEN = 2;
 
-// Shared scratch: the codec is synchronous and single-threaded, so one SHA-1
-// and one digest buffer serve every session (saves memory per session).
-const sha = new Sha1();
-const digest = new Uint8Array(20);
+// Shared scratch: the codec is synchronous and single-threaded.
 const probe = new Uint8Array(PROBE_LEN);
 const savedKey = new Uint8Array(16);
+const NONE = new Uint8Array(0);
 
 /**
  * True when plain[0..n) (only the first PROBE_LEN bytes are present in
@@ -102,62 +105,41 @@ function wholeIpFrame(head: Uint8Array, n: number): boolean {
   return false;
 }
 
-class Direction {
-  readonly start = new Uint8Array(16);
-  readonly session = new Uint8Array(16);
-  readonly rc4 = new Rc4();
-  ccount = CCOUNT_SPACE - 1;
-
-  constructor(startKey: Uint8Array, private readonly len: number, private readonly bits: MppeBits) {
-    this.start.set(startKey.subarray(0, len));
-    // Initial session key: the SHA step only (no RC4 self-encryption), as ppp_mppe.
-    this.sha(this.start);
-    this.session.set(digest.subarray(0, len));
-    reduceKey(this.session, bits);
-    this.rc4.setKey(this.session, 0, len);
-  }
-
-  private sha(sessionKey: Uint8Array): void {
-    sha.update(this.start, 0, this.len).update(SHA_PAD1).update(sessionKey, 0, this.len).update(SHA_PAD2).digestInto(digest);
-  }
-
-  /** RFC 3078 §7.3 key change; leaves rc4 keyed with the new session key. */
-  rekey(): void {
-    const len = this.len;
-    this.sha(this.session);
-    this.rc4.setKey(digest, 0, len);
-    this.rc4.process(digest, 0, len, this.session, 0);
-    reduceKey(this.session, this.bits);
-    this.rc4.setKey(this.session, 0, len);
-  }
-}
-
+/**
+ * Both directions of one link. Key state lives in one Uint8Array (see
+ * mppe-cipher.ts); `cipher` does the SHA-1/RC4 work: the TypeScript one by
+ * default, the addon's on the TUN datapath.
+ */
 export class MppeCodec {
   readonly stats: MppeStats = { encrypted: 0, decrypted: 0, dropped: 0, rekeys: 0, lostFlushes: 0 };
-  private readonly tx: Direction;
-  private readonly rx: Direction;
-  private readonly len: number;
+  private readonly st: Uint8Array;
+  private readonly l: MppeLayout;
   private readonly stateful: boolean;
+  private readonly crypt: MppeCipher['crypt'];
+  private txCount = CCOUNT_SPACE - 1;
+  private rxCount = CCOUNT_SPACE - 1;
   /** Stateful sender: the next packet jumps to a flag count (peer sent Reset-Request). */
   private flushPending = false;
   /** Stateful receiver lost sync: drop until a flushed packet. */
   private discard = false;
-  private readonly histKeys = new Uint8Array(HISTORY * 16);
-  private readonly histCount = new Int16Array(HISTORY).fill(-1);
-  private readonly histSeen = new Uint8Array(HISTORY);
   private histPos = 0;
 
-  constructor(p: MppeParams) {
+  constructor(p: MppeParams, cipher: MppeCipher = jsMppeCipher) {
     if (p.bits !== 40 && p.bits !== 56 && p.bits !== 128) {
       throw new PptpdError('ERR_MPPE_BITS', `unsupported MPPE strength ${String(p.bits)}`);
     }
-    this.len = keyLength(p.bits);
-    if (p.sendKey.length < this.len || p.recvKey.length < this.len) {
-      throw new PptpdError('ERR_MPPE_KEY', `MPPE-${p.bits} needs ${this.len}-byte start keys`);
+    const len = keyLength(p.bits);
+    if (p.sendKey.length < len || p.recvKey.length < len) {
+      throw new PptpdError('ERR_MPPE_KEY', `MPPE-${p.bits} needs ${len}-byte start keys`);
     }
     this.stateful = p.stateful;
-    this.tx = new Direction(p.sendKey, this.len, p.bits);
-    this.rx = new Direction(p.recvKey, this.len, p.bits);
+    this.crypt = cipher.crypt;
+    this.l = mppeLayout(p.bits, p.stateful, HISTORY);
+    this.st = createMppeState(this.l, p.bits, p.stateful, p.sendKey, p.recvKey);
+    if (p.stateful) {
+      this.crypt(this.st, this.l.tx, 0, -1, NONE, 0, 0, NONE, 0, CRYPT_RESTART);
+      this.crypt(this.st, this.l.rx, 0, -1, NONE, 0, 0, NONE, 0, CRYPT_RESTART);
+    }
   }
 
   /** Stateful receiver lost a packet and waits for a flushed one: the link sends CCP Reset-Request. */
@@ -180,21 +162,22 @@ export class MppeCodec {
     if (n < 1 || outOff < 0 || outOff + 2 + n > out.length) {
       throw new PptpdError('ERR_MPPE_BUFFER', `MPPE encrypt: ${n} bytes do not fit at ${outOff} in ${out.length}`);
     }
-    const tx = this.tx;
-    let cc = (tx.ccount + 1) & CCOUNT_MASK;
+    let cc = (this.txCount + 1) & CCOUNT_MASK;
     // Peer asked for a reset: make this a flag packet (see the top comment).
     if (this.flushPending) cc |= 0xff;
-    tx.ccount = cc;
+    this.txCount = cc;
     let bits = BIT_ENCRYPTED;
+    let rekeys = 0;
     if (!this.stateful || (cc & 0xff) === 0xff) {
-      tx.rekey();
+      rekeys = 1;
       this.stats.rekeys++;
       this.flushPending = false;
       bits |= BIT_FLUSHED;
     }
     out[outOff] = bits | (cc >> 8);
     out[outOff + 1] = cc & 0xff;
-    tx.rc4.process(input, 0, n, out, outOff + 2);
+    const tx = this.l.tx;
+    this.crypt(this.st, tx, rekeys, this.stateful ? -1 : tx + DIR_SESSION, input, 0, n, out, outOff + 2, 0);
     this.stats.encrypted++;
     return 2 + n;
   }
@@ -213,28 +196,24 @@ export class MppeCodec {
     const ctLen = n - 2;
     if ((b0 & BIT_ENCRYPTED) === 0) return this.drop();
     if (outOff < 0 || outOff + ctLen + 1 > out.length) return this.drop();
-    const rx = this.rx;
-    let rc4 = rx.rc4;
+    const rx = this.l.rx;
+    let rekeys = 0;
+    let keyOff = -1;
     if (!this.stateful) {
       if (!flushed) return this.drop();
-      const ahead = (cc - rx.ccount) & CCOUNT_MASK;
+      const ahead = (cc - this.rxCount) & CCOUNT_MASK;
       if (ahead === 0) {
         return this.drop(); // a duplicate of the newest packet
       } else if (ahead <= MAX_AHEAD) {
-        this.remember(rx.ccount, true);
-        for (let k = 1; k <= ahead; k++) {
-          rx.rekey();
-          // Keys of skipped counts may still be needed by reordered packets.
-          if (k < ahead && ahead - k <= HISTORY) this.remember((rx.ccount + k) & CCOUNT_MASK, false);
-        }
-        this.stats.rekeys += ahead;
-        rx.ccount = cc;
+        this.skipTo(ahead);
+        this.rxCount = cc;
+        rekeys = 1; // the last key change: in the decrypting call
+        keyOff = rx + DIR_SESSION;
       } else {
         const slot = this.findHistory(cc);
         if (slot < 0) return this.drop(); // too late, or a replay
-        this.histSeen[slot] = 1;
-        rc4 = this.lateRc4;
-        rc4.setKey(this.histKeys, slot * 16, this.len);
+        keyOff = this.l.hist + slot * HIST_SLOT;
+        this.st[keyOff + 18] |= H_SEEN;
       }
     } else {
       if ((cc & 0xff) === 0xff && !flushed) return this.drop();
@@ -242,32 +221,43 @@ export class MppeCodec {
         if (!flushed) return this.drop();
         this.resync(input, cc, ctLen);
       } else {
-        const expected = (rx.ccount + 1) & CCOUNT_MASK;
+        const expected = (this.rxCount + 1) & CCOUNT_MASK;
         if (cc !== expected) {
-          rx.ccount = expected;
+          this.rxCount = expected;
           this.discard = true;
           return this.drop();
         }
-        rx.ccount = cc;
+        this.rxCount = cc;
         if (flushed) {
-          rx.rekey();
+          rekeys = 1;
           this.stats.rekeys++;
         }
       }
     }
-    // First byte alone: an odd value is a PFC-compressed protocol to expand.
-    rc4.process(input, 2, 1, out, outOff);
-    let len = ctLen;
-    let o = outOff + 1;
-    if ((out[outOff] & 1) !== 0) {
-      out[outOff + 1] = out[outOff];
-      out[outOff] = 0;
-      o++;
-      len++;
-    }
-    rc4.process(input, 3, ctLen - 1, out, o);
+    const len = this.crypt(this.st, rx, rekeys, keyOff, input, 2, ctLen, out, outOff, CRYPT_PFC);
     this.stats.decrypted++;
     return len;
+  }
+
+  /**
+   * Stateless: the key changes of `ahead` counts but the last (that one runs
+   * with the decryption). Keys of skipped counts may still be needed by
+   * reordered packets: the newest HISTORY of them are remembered.
+   */
+  private skipTo(ahead: number): void {
+    const rx = this.l.rx;
+    this.remember(this.rxCount, true);
+    let k = 1;
+    if (ahead - 1 > HISTORY) {
+      const bulk = ahead - 1 - HISTORY; // too old to remember: one call
+      this.crypt(this.st, rx, bulk, rx + DIR_SESSION, NONE, 0, 0, NONE, 0, 0);
+      k += bulk;
+    }
+    for (; k < ahead; k++) {
+      this.crypt(this.st, rx, 1, rx + DIR_SESSION, NONE, 0, 0, NONE, 0, 0);
+      this.remember((this.rxCount + k) & CCOUNT_MASK, false);
+    }
+    this.stats.rekeys += ahead;
   }
 
   /**
@@ -276,55 +266,55 @@ export class MppeCodec {
    * more if only those make the packet a whole IP frame. Leaves rx keyed.
    */
   private resync(input: Uint8Array, cc: number, ctLen: number): void {
-    const rx = this.rx;
-    const len = this.len;
+    const st = this.st;
+    const rx = this.l.rx;
+    const len = this.l.keyLen;
+    const session = rx + DIR_SESSION;
     let changes = 1;
-    while ((cc & 0xf00) !== (rx.ccount & 0xf00)) {
-      rx.rekey();
+    let count = this.rxCount;
+    while ((cc & 0xf00) !== (count & 0xf00)) {
       changes++;
-      rx.ccount = (rx.ccount + 256) & CCOUNT_MASK;
+      count = (count + 256) & CCOUNT_MASK;
     }
-    rx.rekey();
     this.discard = false;
-    rx.ccount = cc;
+    this.rxCount = cc;
     const n = Math.min(ctLen, PROBE_LEN);
-    rx.rc4.process(input, 2, n, probe, 0);
+    this.crypt(st, rx, changes, -1, input, 2, n, probe, 0, 0);
     if (!wholeIpFrame(probe, ctLen)) {
-      savedKey.set(rx.session.subarray(0, len));
+      for (let i = 0; i < len; i++) savedKey[i] = st[session + i];
       let extra = 0;
       for (let k = 1; k <= MAX_LOST_FLUSHES && extra === 0; k++) {
-        rx.rekey();
-        rx.rc4.process(input, 2, n, probe, 0);
+        this.crypt(st, rx, 1, -1, input, 2, n, probe, 0, 0);
         if (wholeIpFrame(probe, ctLen)) extra = k;
       }
       if (extra === 0) {
-        rx.session.set(savedKey.subarray(0, len)); // none fits: Linux's key
+        for (let i = 0; i < len; i++) st[session + i] = savedKey[i]; // none fits: Linux's key
       } else {
         changes += extra;
         this.stats.lostFlushes += extra;
       }
     }
-    rx.rc4.setKey(rx.session, 0, len); // restart the stream for the real decryption
+    // Restart the stream for the real decryption.
+    this.crypt(st, rx, 0, -1, NONE, 0, 0, NONE, 0, CRYPT_RESTART);
     this.stats.rekeys += changes;
   }
 
-  // Only stateless late packets use it; created on first need.
-  private lateRc4Cache: Rc4 | undefined;
-  private get lateRc4(): Rc4 {
-    return (this.lateRc4Cache ??= new Rc4());
-  }
-
+  /** Stateless: the receive session key now in use is the key of `count`. */
   private remember(count: number, seen: boolean): void {
     const slot = this.histPos;
     this.histPos = (slot + 1) % HISTORY;
-    this.histKeys.set(this.rx.session.subarray(0, this.len), slot * 16);
-    this.histCount[slot] = count;
-    this.histSeen[slot] = seen ? 1 : 0;
+    const at = this.l.hist + slot * HIST_SLOT;
+    const session = this.l.rx + DIR_SESSION;
+    this.st.copyWithin(at, session, session + this.l.keyLen);
+    this.st[at + 16] = count >> 8;
+    this.st[at + 17] = count & 0xff;
+    this.st[at + 18] = H_USED | (seen ? H_SEEN : 0);
   }
 
   private findHistory(count: number): number {
-    for (let i = 0; i < HISTORY; i++) {
-      if (this.histCount[i] === count && this.histSeen[i] === 0) return i;
+    const st = this.st;
+    for (let i = 0, at = this.l.hist; i < HISTORY; i++, at += HIST_SLOT) {
+      if (st[at + 18] === H_USED && ((st[at + 16] << 8) | st[at + 17]) === count) return i;
     }
     return -1;
   }

@@ -2,7 +2,7 @@
 // client and attaches an IP interface once the network layer is up. The TUN
 // (userspace GRE + MPPE), kernel (AF_PPPOX) and fake (tests) datapaths all
 // implement it, so the session layer never knows which one it drives.
-import type { LinkUpInfo } from '../ppp/types.js';
+import type { LinkFactories, LinkUpInfo } from '../ppp/types.js';
 
 export interface DatapathCallParams {
   sessionId: string;
@@ -61,5 +61,10 @@ export interface Datapath {
   readonly kind: 'tun' | 'kernel' | 'fake';
   /** Throws a PptpdError when the call cannot be carried (e.g. an IPv6 client on an IPv4-only datapath). */
   openCall(p: DatapathCallParams): DatapathCall;
+  /**
+   * Userspace datapaths: the MPPE codec the session's link should use (the
+   * TUN datapath's runs its crypto in the addon). Absent: the link's default.
+   */
+  readonly createMppeCodec?: NonNullable<LinkFactories['createMppeCodec']>;
   close(): Promise<void>;
 }

@@ -210,6 +210,8 @@ export class SessionManager {
         random: this.random,
         log: s.log,
         dataMode: this.datapath.kind === 'kernel' ? 'kernel' : 'userspace',
+        // The TUN datapath's MPPE runs its crypto in the addon.
+        ...(this.datapath.createMppeCodec && { factories: { createMppeCodec: this.datapath.createMppeCodec } }),
         hooks: {
           send: (frame) => s.dp.sendFrame(frame),
           assignAddress: (req) => this.assignAddress(s, req),

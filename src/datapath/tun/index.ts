@@ -63,6 +63,7 @@ class TunDevicePort implements TunPort {
 export async function openTunDatapath(o: OpenTunDatapathOptions): Promise<TunDatapath> {
   const { RawGreSocket } = await import('../../../native/raw-gre.js');
   const { TunDevice } = await import('../../../native/tun.js');
+  const { nativeMppeCipher } = await import('../../../native/mppe.js');
   const log = o.log.child({ component: 'datapath-tun' });
   const sock = RawGreSocket.open(o.bindAddress);
   let lastErr = -Infinity;
@@ -84,6 +85,8 @@ export async function openTunDatapath(o: OpenTunDatapathOptions): Promise<TunDat
   const openTun = (taken: Set<string>): TunPort => port(TunDevice.openLowestFree('ppp', taken));
   // Set-up path: TUNSETIFF at openCall, MTU + addresses + up at attach, both on the thread pool.
   const openTunAsync = async (name: string): Promise<TunPort> => port(await TunDevice.openAsync(name));
-  log.info({ bind: o.bindAddress ?? '0.0.0.0' }, 'TUN datapath ready (userspace GRE and MPPE)');
-  return new TunDatapath({ clock: o.clock, log, raw, openTun, openTunAsync, ...(o.gre ? { gre: o.gre } : {}) });
+  log.info({ bind: o.bindAddress ?? '0.0.0.0' }, 'TUN datapath ready (userspace GRE, MPPE in the addon)');
+  // MPPE's per-packet SHA-1/RC4 in C (the addon is loaded already: the raw socket is open).
+  const mppeCipher = nativeMppeCipher();
+  return new TunDatapath({ clock: o.clock, log, raw, openTun, openTunAsync, mppeCipher, ...(o.gre ? { gre: o.gre } : {}) });
 }

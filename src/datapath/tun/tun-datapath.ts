@@ -8,6 +8,8 @@
 import type { Logger } from 'pino';
 import { GreCall } from '../../gre/engine.js';
 import { GreDemux } from '../../gre/demux.js';
+import { MppeCodec, type MppeParams } from '../../crypto/mppe.js';
+import type { MppeCipher } from '../../crypto/mppe-cipher.js';
 import { createIpv4GreView, tryStripIpv4 } from '../../protocol/gre/codec.js';
 import type { Clock } from '../../util/clock.js';
 import { PptpdError } from '../../util/errors.js';
@@ -29,6 +31,8 @@ export interface TunDatapathOptions {
   /** Preferred when given: each call's interface is opened off the event loop at openCall, configured at attach. */
   openTunAsync?: TunAsyncOpener;
   gre?: { reorderTimeoutMs?: number; reorderWindow?: number; ackDelayMs?: number };
+  /** MPPE crypto for the links of this datapath (the addon's); default the TypeScript one. */
+  mppeCipher?: MppeCipher;
 }
 
 export interface TunDatapathStats {
@@ -239,8 +243,12 @@ export class TunDatapath implements Datapath {
   private readonly view = createIpv4GreView();
   private lastErrorLog = -Infinity;
   private closed = false;
+  /** Links of this datapath build their MPPE codec here (with its cipher). */
+  readonly createMppeCodec: (p: MppeParams) => MppeCodec;
 
   constructor(o: TunDatapathOptions) {
+    const cipher = o.mppeCipher;
+    this.createMppeCodec = cipher ? (p) => new MppeCodec(p, cipher) : (p) => new MppeCodec(p);
     this.clock = o.clock;
     this.log = o.log;
     this.raw = o.raw;
