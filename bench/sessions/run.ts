@@ -7,6 +7,12 @@
 // latency, daemon memory per session, the kernel's own per-interface cost,
 // idle CPU with all up and teardown time, each target with PASS/SHORT.
 // Not a test. `--no-build` skips `npm run build:ts`.
+// Memory: the headline is RSS as read (what the process holds), before the
+// sessions and 3 s after the last is up. The daemon preloads
+// bench/sessions/mem-probe.ts, which also reports V8's figures at that
+// moment (young generation, old generations, external/ArrayBuffers) and after
+// a forced full GC: the young generation grows to ~28 MiB under the set-up
+// burst whatever N is, so at small N it dominates the per-session figure.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +32,10 @@ const prof = args.includes('--prof');
 const heap = args.includes('--heap');
 const profDir = join(root, 'bench/sessions/profiles');
 const heapDir = join(tmpdir(), 'pptpd-bench-heap');
+// --daemon-flag=X (repeatable): an extra node option for the daemon, e.g.
+// --daemon-flag=--max-semi-space-size=2 to see what V8's young generation costs.
+const daemonFlags = args.filter((a) => a.startsWith('--daemon-flag=')).map((a) => a.slice('--daemon-flag='.length));
+for (const f of daemonFlags) if (!/^--[\w-]+(=[\w.,-]+)?$/.test(f)) throw new Error(`--daemon-flag: not a node option: ${f}`);
 const counts = args.filter((a) => /^\d+$/.test(a)).map(Number);
 if (counts.length === 0) counts.push(1000, 5000, 10000);
 for (const n of counts) if (n < 1 || n > 40_000) throw new Error('session counts must be 1..40000');
@@ -75,6 +85,34 @@ async function heapSnapshot(pid: number): Promise<string> {
   throw new Error('the daemon wrote no heap snapshot within 5 min');
 }
 
+/** What bench/sessions/mem-probe.ts reports (bytes): at the moment of the signal, and after a full GC. */
+interface MemSample {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  newSpace: number;
+  oldSpaces: number;
+}
+interface MemProbe {
+  before: MemSample;
+  afterGc: MemSample;
+}
+
+/** SIGWINCH → the daemon's preloaded probe appends one line to `file`; waits for it. Forces a full GC: read RSS first. */
+async function memProbe(pid: number, file: string): Promise<MemProbe | undefined> {
+  const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+  const had = lines().length;
+  process.kill(pid, 'SIGWINCH');
+  for (let i = 0; i < 100; i++) {
+    await sleep(100);
+    const l = lines();
+    if (l.length > had) return JSON.parse(l[l.length - 1]!) as MemProbe;
+  }
+  return undefined;
+}
+
 function memAvailableKb(): number {
   return Number(/^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
 }
@@ -110,6 +148,10 @@ interface Row {
   rssBeforeKb: number;
   rssUpKb: number;
   kbPerSession: number;
+  /** RSS after the idle period (V8 may have shrunk its young generation by then). */
+  rssIdleKb: number;
+  memBefore: MemProbe | undefined;
+  memUp: MemProbe | undefined;
   kernelKbPerIf: number;
   interfaces: number;
   idleCpuPct: number;
@@ -155,12 +197,14 @@ async function runOne(n: number, dir: string): Promise<Row> {
     writeFileSync(secrets, `bench pptpd "${password}" *\n`, { mode: 0o600 });
 
     const logFile = join(dir, `daemon-${n}.log`);
+    const memFile = join(dir, `mem-${n}.jsonl`);
     const cmd = `ulimit -n $(ulimit -Hn) && exec ip netns exec ${srv} ${process.execPath} ` +
       `${prof ? `--cpu-prof --cpu-prof-dir=${profDir} ` : ''}` +
       `${heap ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir} ` : ''}` +
+      `--import ${join(root, 'dist/bench/sessions/mem-probe.js')} ${daemonFlags.map((f) => `${f} `).join('')}` +
       `${join(root, 'dist/src/cli/pptpd.js')} --fg --datapath tun -c ${conf} --chap-secrets ${secrets} ` +
       `--control-socket ${join(dir, 'ctl.sock')} --pidfile ${join(dir, 'pptpd.pid')} --log-format json >${logFile} 2>&1`;
-    daemon = spawn('bash', ['-c', cmd], { stdio: 'ignore' });
+    daemon = spawn('bash', ['-c', cmd], { stdio: 'ignore', env: { ...process.env, PPTPD_BENCH_MEM_FILE: memFile } });
     const pid = daemon.pid!;
     // Ready when port 1723 listens in the server namespace.
     for (let i = 0; ; i++) {
@@ -172,6 +216,8 @@ async function runOne(n: number, dir: string): Promise<Row> {
     await sleep(1000);
     const rssBeforeKb = statusKb(pid, 'VmRSS');
     const availBefore = memAvailableKb();
+    // After the RSS reading: the probe's full GC changes what RSS would show.
+    const memBefore = await memProbe(pid, memFile);
     const snapBefore = heap ? await heapSnapshot(pid) : undefined;
 
     type Summary = {
@@ -219,6 +265,8 @@ async function runOne(n: number, dir: string): Promise<Row> {
     const t0 = performance.now();
     await sleep(IDLE_SECONDS * 1000);
     const idleCpuPct = (100 * (cpuSeconds(pid) - c0)) / ((performance.now() - t0) / 1000);
+    const rssIdleKb = statusKb(pid, 'VmRSS');
+    const memUp = await memProbe(pid, memFile);
     if (snapBefore) {
       const snapUp = await heapSnapshot(pid);
       console.log(`  heap snapshots: ${snapBefore} → ${snapUp}`);
@@ -254,7 +302,7 @@ async function runOne(n: number, dir: string): Promise<Row> {
       n, up, failed: summary.failed, failures: summary.failures, rate: summary.setupRate,
       p50: summary.setupMs?.p50 ?? NaN, p99: summary.setupMs?.p99 ?? NaN,
       daemonCpuMsPerSetup: (1000 * setupCpu.daemon) / Math.max(1, up), clientCpuMsPerSetup: (1000 * setupCpu.client) / Math.max(1, up),
-      rssBeforeKb, rssUpKb, kbPerSession, kernelKbPerIf, interfaces, idleCpuPct, teardownS,
+      rssBeforeKb, rssUpKb, kbPerSession, rssIdleKb, memBefore, memUp, kernelKbPerIf, interfaces, idleCpuPct, teardownS,
     };
   } finally {
     for (const c of clients) c.kill('SIGKILL');
@@ -285,6 +333,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-sessions-'));
   const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?';
   console.log(`bench:sessions — ${new Date().toISOString()} — nproc ${sh('nproc', []).trim()}, ${cpu}, kernel ${sh('uname', ['-r']).trim()}, node ${process.version}`);
+  if (daemonFlags.length) console.log(`daemon node options: ${daemonFlags.join(' ')}`);
   console.log(`daemon (TUN datapath) and load generators (one per ${PER_CLIENT} sessions, own source address) in separate processes and namespaces; MS-CHAPv2 + MPPE-128 stateless; lcp-echo-interval 30`);
   try {
     for (const n of counts) {
@@ -302,6 +351,24 @@ async function main(): Promise<void> {
       console.log(`        set-up latency     p50 ${f(r.p50, 0)} ms, p99 ${f(r.p99, 0)} ms (worst load generator's)`);
       console.log(`        set-up CPU         daemon ${f(r.daemonCpuMsPerSetup, 2)} ms/session, load generators ${f(r.clientCpuMsPerSetup, 2)} ms/session`);
       console.log(`  ${mark(r.kbPerSession <= 20)} daemon memory      RSS ${f(r.rssBeforeKb / 1024)} MiB → ${f(r.rssUpKb / 1024)} MiB = ${f(r.kbPerSession)} KB/session (target ≤ 20)`);
+      if (heap) console.log('        (with --heap the RSS figures include the heap snapshots\' own memory: take RSS from a run without --heap)');
+      const per = (a: number, b: number) => f((b - a) / 1024 / Math.max(1, r.up));
+      console.log(`        RSS after ${IDLE_SECONDS} s idle  ${f(r.rssIdleKb / 1024)} MiB = ${f((r.rssIdleKb - r.rssBeforeKb) / Math.max(1, r.up))} KB/session`);
+      const mb = r.memBefore;
+      const mu = r.memUp;
+      if (mb && mu) {
+        // Where RSS beyond the live heap goes, per session (before → all up, after idle; KB).
+        const b = mb.before;
+        const u = mu.before;
+        console.log(`        V8, per session    heapUsed ${per(b.heapUsed, u.heapUsed)}, heapTotal ${per(b.heapTotal, u.heapTotal)} ` +
+          `(young gen ${per(b.newSpace, u.newSpace)}, old gens ${per(b.oldSpaces, u.oldSpaces)}), ` +
+          `external ${per(b.external, u.external)} (ArrayBuffers ${per(b.arrayBuffers, u.arrayBuffers)}), rss ${per(b.rss, u.rss)}`);
+        console.log(`        after a full GC    heapUsed ${per(mb.afterGc.heapUsed, mu.afterGc.heapUsed)}, heapTotal ${per(mb.afterGc.heapTotal, mu.afterGc.heapTotal)} ` +
+          `(young gen ${per(mb.afterGc.newSpace, mu.afterGc.newSpace)}), external ${per(mb.afterGc.external, mu.afterGc.external)}, ` +
+          `rss ${per(mb.afterGc.rss, mu.afterGc.rss)} (KB/session)`);
+      } else {
+        console.log('        (no memory probe figures: dist/bench/sessions/mem-probe.js missing?)');
+      }
       console.log(`        kernel per pppN    ~${f(r.kernelKbPerIf)} KB (MemAvailable drop minus both processes' RSS; not ours to shrink)`);
       console.log(`  ${mark(r.idleCpuPct < 5)} idle CPU, all up   ${f(r.idleCpuPct, 2)} % of one core over ${IDLE_SECONDS} s (target < 5)`);
       console.log(`        teardown           ${f(r.teardownS)} s until the last pppN was gone`);

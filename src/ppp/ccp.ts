@@ -115,7 +115,7 @@ export class Ccp implements FsmProtocol {
   private renegotiations = 0;
 
   constructor(readonly cfg: CcpConfig, readonly host: CcpHost) {
-    this.fsm = new Fsm(PROTO_CCP, this, host.send, cfg.clock, cfg.fsm ?? FSM_DEFAULTS);
+    this.fsm = new Fsm(PROTO_CCP, this, host, cfg.clock, cfg.fsm ?? FSM_DEFAULTS);
   }
 
   /** Strongest allowed key-length flag present in `offered` (0 = none). */

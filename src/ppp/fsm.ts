@@ -68,6 +68,11 @@ export function transition(state: FsmState, ev: FsmEvent): Transition | null {
   return TABLE[ev][FSM_STATES.indexOf(state)];
 }
 
+/** Where an FSM's packets go (the protocol's host: the link, or a test). */
+export interface PacketSink {
+  send(packet: Uint8Array): void;
+}
+
 /** What a protocol (LCP, CCP, IPCP) plugs into the automaton. */
 export interface FsmProtocol {
   readonly name: string;
@@ -123,6 +128,8 @@ const STATE_TIMED: ReadonlySet<FsmState> = new Set(['closing', 'stopping', 'reqs
 // are built here and copied out, so an FSM costs a few dozen bytes, not 4 KB.
 const writer = new PacketWriter(MAX_PACKET);
 const replyWriter = new PacketWriter(MAX_PACKET);
+/** lastReq once the peer has acked it (nothing compares against it in Opened). */
+const NO_REQUEST = new Uint8Array(0);
 
 export class Fsm {
   state: FsmState = 'initial';
@@ -136,11 +143,10 @@ export class Fsm {
   private id = 0;
   private reqId = -1;
   private replySeen = true;
-  private lastReq: Uint8Array = new Uint8Array(0);
+  private lastReq: Uint8Array = NO_REQUEST;
   private naksSent = 0;
   private naksRcvd = 0;
   private termReason = '';
-  private readonly reply = replyWriter;
   private replyCode = CONFACK;
   // The packet being processed (for sta, scj, ser).
   private rxId = 0;
@@ -148,13 +154,21 @@ export class Fsm {
   private rxBuf: Uint8Array | null = null;
   private rxEnd = 0;
 
+  private readonly sink: PacketSink;
+
+  /**
+   * `send` is the protocol's host (an object with a send method: no closure
+   * per FSM) or, for tests, a plain function.
+   */
   constructor(
     readonly protocol: number,
     private readonly proto: FsmProtocol,
-    private readonly send: (packet: Uint8Array) => void,
+    send: PacketSink | ((packet: Uint8Array) => void),
     private readonly clock: Clock,
     private readonly cfg: FsmConfig = FSM_DEFAULTS,
-  ) {}
+  ) {
+    this.sink = typeof send === 'function' ? { send } : send;
+  }
 
   up(): void { this.fire('Up'); }
   down(): void { this.fire('Down'); }
@@ -236,7 +250,7 @@ export class Fsm {
   private rcvConfReq(b: Uint8Array, len: number): void {
     const s = this.state;
     if (s === 'closed' || s === 'closing' || s === 'stopping') return this.fire('RCR+'); // sta / ignored
-    const reply = this.reply.reset();
+    const reply = replyWriter.reset();
     this.replyCode = this.proto.reqci(b, 4, len, this.naksSent >= this.cfg.maxFailure, reply);
     if (reply.overflow) return this.drop();
     if (this.replyCode === CONFACK) this.naksSent = 0;
@@ -295,7 +309,13 @@ export class Fsm {
     for (const a of t.actions) {
       if (this.state !== t.next) return; // a callback moved us on (re-entrancy): stop here
       switch (a) {
-        case 'tlu': this.cancelTimer(); this.proto.up(); break;
+        case 'tlu':
+          this.cancelTimer();
+          // Acked: nothing compares against it until the next scr replaces it
+          // (a few dozen bytes per FSM a session would otherwise hold for life).
+          this.lastReq = NO_REQUEST;
+          this.proto.up();
+          break;
         case 'tld': this.proto.down(); break;
         case 'tls': this.proto.starting(); break;
         case 'tlf':
@@ -308,7 +328,7 @@ export class Fsm {
         case 'zrc': this.restartCount = 0; this.startTimer(); break;
         case 'scr': this.scr(ev === 'TO+', from); break;
         case 'sca':
-        case 'scn': this.sendPacket(this.replyCode, this.rxId, this.reply.buf, 0, this.reply.pos); break;
+        case 'scn': this.sendPacket(this.replyCode, this.rxId, replyWriter.buf, 0, replyWriter.pos); break;
         case 'str': this.str(ev === 'TO+'); break;
         case 'sta': this.sendPacket(TERMACK, this.rxId, null, 0, 0); break;
         case 'scj': this.scj(); break;
@@ -331,7 +351,7 @@ export class Fsm {
       this.reqId = this.id;
       const w = writer.reset();
       this.proto.addci(w);
-      this.lastReq = w.overflow ? new Uint8Array(0) : w.take();
+      this.lastReq = w.overflow ? NO_REQUEST : w.take();
     }
     this.replySeen = false;
     this.stats.confReqs++;
@@ -370,7 +390,7 @@ export class Fsm {
     p[3] = (4 + len) & 0xff;
     if (data && len > 0) p.set(data.subarray(off, off + len), 4);
     this.stats.tx++;
-    this.send(p);
+    this.sink.send(p);
   }
 
   /** Sends a protocol-specific packet (echo, reset…) with a fresh identifier unless given. */

@@ -87,9 +87,9 @@ const SERVER_OPTIONS: OptionTable<Ipcp> = optionTable<Ipcp>([
 function asked(type: number, i: number): OptionSpec<Ipcp> {
   return {
     type, name: `dns${i + 1}`, minLen: 6, maxLen: 6,
-    add: (s, w) => { if (s.wantDns[i]) w.opt32(type, s.dns[i]); },
-    nak: (s, b, off) => { s.dns[i] = readU32(b, off); },
-    rej: (s) => { s.wantDns[i] = false; s.dns[i] = 0; },
+    add: (s, w) => { if (s.wantDns & (1 << i)) w.opt32(type, s.dns[i]); },
+    nak: (s, b, off) => { s.received[i] = readU32(b, off); },
+    rej: (s) => { s.wantDns &= ~(1 << i); s.received[i] = 0; },
     // No req: the server asking us for DNS is rejected (we have none to give).
   };
 }
@@ -111,17 +111,33 @@ const CLIENT_OPTIONS: OptionTable<Ipcp> = optionTable<Ipcp>([
   asked(IPCP_DNS2, 1),
 ]);
 
+const NONE: readonly number[] = Object.freeze([0, 0]);
+/** Server values as a frozen pair, one per configured list (the link passes the same list to every session). */
+const pairs = new WeakMap<readonly number[], readonly number[]>();
+function servedPair(list: readonly number[]): readonly number[] {
+  let p = pairs.get(list);
+  if (!p) {
+    p = Object.freeze([list[0] ?? 0, list[1] ?? 0]);
+    pairs.set(list, p);
+  }
+  return p;
+}
+
 export class Ipcp implements FsmProtocol {
   readonly name = 'IPCP';
   readonly fsm: Fsm;
   local: number;
   peer: number;
-  /** Client: DNS/WINS servers received. Server: those we served. */
-  readonly dns: number[] = [0, 0];
-  readonly wins: number[] = [0, 0];
+  /**
+   * Client: DNS/WINS servers received. Server: those we serve (one frozen
+   * pair shared by every link given the same list; never written).
+   */
+  readonly dns: readonly number[];
+  readonly wins: readonly number[];
   // (Fields below are read by the module-level option tables; not API.)
   wantAddr = true;
-  readonly wantDns = [true, true];
+  /** Client: bit i set = still asking for DNS server i+1. */
+  wantDns = 3;
   /** Server: the last specific address the pool refused (not asked again). */
   refused = 0;
   private readonly table: OptionTable<Ipcp>;
@@ -129,14 +145,20 @@ export class Ipcp implements FsmProtocol {
   constructor(readonly cfg: IpcpConfig, readonly host: IpcpHost) {
     this.local = cfg.local;
     this.peer = cfg.peer;
-    this.fsm = new Fsm(PROTO_IPCP, this, host.send, cfg.clock, cfg.fsm ?? FSM_DEFAULTS);
+    this.fsm = new Fsm(PROTO_IPCP, this, host, cfg.clock, cfg.fsm ?? FSM_DEFAULTS);
     this.table = cfg.role === 'server' ? SERVER_OPTIONS : CLIENT_OPTIONS;
     if (cfg.role === 'server') {
-      for (let i = 0; i < 2; i++) {
-        this.dns[i] = cfg.dns[i] ?? 0;
-        this.wins[i] = cfg.wins[i] ?? 0;
-      }
+      this.dns = servedPair(cfg.dns);
+      this.wins = servedPair(cfg.wins);
+    } else {
+      this.dns = [0, 0];
+      this.wins = NONE;
     }
+  }
+
+  /** Client role: the (mutable) DNS values the server gave us (read by the option table). */
+  get received(): number[] {
+    return this.dns as number[];
   }
 
   /** Server: the session moved the peer to another address. */
@@ -150,8 +172,8 @@ export class Ipcp implements FsmProtocol {
     this.wantAddr = true;
     if (this.cfg.role === 'client') {
       this.local = this.cfg.local;
-      this.wantDns[0] = this.wantDns[1] = true;
-      this.dns[0] = this.dns[1] = 0;
+      this.wantDns = 3;
+      this.received[0] = this.received[1] = 0;
     }
   }
 

@@ -161,7 +161,7 @@ export class Lcp implements FsmProtocol {
   readonly echoStats = { sent: 0, replies: 0 };
 
   constructor(readonly cfg: LcpConfig, readonly host: LcpHost) {
-    this.fsm = new Fsm(PROTO_LCP, this, host.send, cfg.clock, cfg.fsm ?? FSM_DEFAULTS);
+    this.fsm = new Fsm(PROTO_LCP, this, host, cfg.clock, cfg.fsm ?? FSM_DEFAULTS);
   }
 
   /** The method we demand (server) after negotiation. */

@@ -7,17 +7,21 @@ import type { Logger } from 'pino';
 import type { SecretEntry } from '../auth/types.js';
 import { MppeCodec } from '../crypto/mppe.js';
 import { mppeStartKeys } from '../crypto/mppe-keys.js';
+import type { AuthBackend } from '../auth/types.js';
 import type { Clock, Timer } from '../util/clock.js';
+import type { RandomSource } from '../util/random.js';
 import { createAuthenticator, createPeerAuthenticator } from './auth/index.js';
-import type { Authenticator, AuthMethod, AuthOutcome, MppeKeyMaterial, PeerAuthenticator } from './auth/types.js';
-import { Ccp, requireMppeOption } from './ccp.js';
+import type {
+  Authenticator, AuthenticatorContext, AuthMethod, AuthOutcome, MppeKeyMaterial, PeerAuthenticator, PppLog,
+} from './auth/types.js';
+import { Ccp, type CcpHost, requireMppeOption } from './ccp.js';
 import {
   PROTO_CCP, PROTO_CHAP, PROTO_COMP, PROTO_IP, PROTO_IPCP, PROTO_LCP, PROTO_PAP,
 } from './constants.js';
 import { FSM_DEFAULTS, type FsmConfig } from './fsm.js';
 import { formatIp4, parseIp4 } from './ip4.js';
-import { Ipcp } from './ipcp.js';
-import { Lcp } from './lcp.js';
+import { Ipcp, type IpcpHost } from './ipcp.js';
+import { Lcp, type LcpHost } from './lcp.js';
 import type {
   LinkFactories, LinkHooks, LinkOptions, LinkPhase, LinkStats, LinkUpInfo, MppeCodecLike, MppeInfo, PppPolicy,
 } from './types.js';
@@ -43,6 +47,156 @@ export interface LinkTuning {
   fsm?: Partial<FsmConfig>;
 }
 
+// --- per-link helpers without closures ---
+// A server holds 10,000 links: every closure (56 B + its context) and every
+// copied options object counts. The hosts, clock and auth context below are
+// small objects whose methods live on the prototype and call back into the
+// link, replacing ~25 closures per link.
+
+const DEFAULT_FACTORIES: Required<LinkFactories> = Object.freeze({
+  createAuthenticator,
+  createPeerAuthenticator,
+  createMppeCodec: (p: Parameters<Required<LinkFactories>['createMppeCodec']>[0]): MppeCodecLike => new MppeCodec(p),
+  mppeStartKeys,
+});
+
+/** One merged FSM config per tuning object the caller shares (the manager passes the same one to every link). */
+const fsmConfigs = new WeakMap<Partial<FsmConfig>, FsmConfig>();
+
+function fsmConfigFor(tuning: Partial<FsmConfig> | undefined): FsmConfig {
+  if (!tuning) return FSM_DEFAULTS;
+  let c = fsmConfigs.get(tuning);
+  if (!c) {
+    c = Object.freeze({ ...FSM_DEFAULTS, ...tuning });
+    fsmConfigs.set(tuning, c);
+  }
+  return c;
+}
+
+/**
+ * The link's log lines carry `component: "ppp"`. A pino child logger per
+ * link would cost its own hidden class and turn the session's logger into a
+ * prototype (~0.4 KB a session); the binding goes first in each line's merge
+ * object instead, which gives the same JSON.
+ */
+class PppLogger implements PppLog {
+  constructor(private readonly parent: Logger) {}
+  debug(obj: object, msg: string): void {
+    if (this.parent.isLevelEnabled('debug')) this.parent.debug({ component: 'ppp', ...obj }, msg);
+  }
+  info(obj: object, msg: string): void {
+    if (this.parent.isLevelEnabled('info')) this.parent.info({ component: 'ppp', ...obj }, msg);
+  }
+  warn(obj: object, msg: string): void {
+    if (this.parent.isLevelEnabled('warn')) this.parent.warn({ component: 'ppp', ...obj }, msg);
+  }
+  error(obj: object, msg: string): void {
+    if (this.parent.isLevelEnabled('error')) this.parent.error({ component: 'ppp', ...obj }, msg);
+  }
+}
+
+/** The injected clock, with every timer callback run inside the link's guard() so deferred closes happen. */
+class GuardedClock implements Clock {
+  constructor(private readonly link: PppLink, private readonly base: Clock) {}
+  now(): number {
+    return this.base.now();
+  }
+  setTimer(ms: number, fn: () => void): Timer {
+    return this.base.setTimer(ms, () => this.link.guard(fn));
+  }
+}
+
+class LcpLinkHost implements LcpHost {
+  constructor(private readonly link: PppLink) {}
+  send(p: Uint8Array): void { this.link.sendControl(PROTO_LCP, p); }
+  up(): void { this.link.lcpUp(); }
+  down(): void { this.link.lcpDown(); }
+  finished(): void { this.link.lcpFinished(); }
+  fail(reason: string): void { this.link.fail(reason); }
+  dead(reason: string): void { this.link.finish(reason); }
+  protocolRejected(proto: number): void { this.link.protocolRejected(proto); }
+}
+
+class IpcpLinkHost implements IpcpHost {
+  constructor(private readonly link: PppLink) {}
+  send(p: Uint8Array): void { this.link.sendControl(PROTO_IPCP, p); }
+  up(): void { this.link.ipcpUp(); }
+  down(): void { this.link.ncpDown('IPCP'); }
+  finished(): void { this.link.ncpFinished('IPCP'); }
+  fail(reason: string): void { this.link.fail(reason); }
+  requestAddress(v: number): boolean { return this.link.requestAddress(v); }
+}
+
+class CcpLinkHost implements CcpHost {
+  constructor(private readonly link: PppLink) {}
+  send(p: Uint8Array): void { this.link.sendControl(PROTO_CCP, p); }
+  up(m: { bits: 40 | 56 | 128; stateful: boolean } | null): void { this.link.ccpUp(m); }
+  down(): void { this.link.ccpDown(); }
+  finished(): void { this.link.ncpFinished('CCP'); }
+  fail(reason: string): void { this.link.fail(reason); }
+  resetRequested(): void { this.link.ccpResetRequested(); }
+  resetAcked(): void { this.link.ccpResetAcked(); }
+}
+
+/** What the server-side authenticator gets: values read from the link, send/done as methods. */
+class LinkAuthContext implements AuthenticatorContext {
+  constructor(private readonly link: PppLink, private readonly proto: number) {}
+  get serverName(): string { return this.link.policy.name; }
+  get backend(): AuthBackend { return this.link.o.backend; }
+  get clock(): Clock { return this.link.clock; }
+  get random(): RandomSource { return this.link.o.random; }
+  get log(): PppLog { return this.link.log; }
+  get maxRetries(): number { return this.link.policy.maxAuthRetries; }
+  get timeoutMs(): number { return this.link.policy.authTimeoutMs; }
+  send(p: Uint8Array): void { this.link.sendControl(this.proto, p); }
+  done(out: AuthOutcome): void { this.link.guard(() => this.link.authDone(out)); }
+}
+
+/** The policy's DNS/WINS as numbers, once per policy object (IPCP shares them across links). */
+const served = new WeakMap<PppPolicy, { dns: number[]; wins: number[] }>();
+function servedAddresses(policy: PppPolicy): { dns: number[]; wins: number[] } {
+  let v = served.get(policy);
+  if (!v) {
+    const ips = (l: string[]) => l.slice(0, 2).map((s) => parseIp4(s) ?? 0).filter((n) => n !== 0);
+    v = { dns: ips(policy.dns), wins: ips(policy.wins) };
+    served.set(policy, v);
+  }
+  return v;
+}
+
+// Texts every session would otherwise hold its own copy of (sessions keep
+// their LinkUpInfo strings): the server's local address is usually one
+// value, and a server's DNS/WINS lists are one frozen pair per policy.
+let lastLocal = { n: -1, text: '' };
+function localText(n: number): string {
+  if (lastLocal.n !== n) lastLocal = { n, text: formatIp4(n) };
+  return lastLocal.text;
+}
+const texts = new WeakMap<readonly number[], string[]>();
+function addressTexts(list: readonly number[]): string[] {
+  const make = () => list.filter((v) => v !== 0).map(formatIp4);
+  if (!Object.isFrozen(list)) return make(); // a client's received values: its own
+  let t = texts.get(list);
+  if (!t) {
+    t = Object.freeze(make()) as string[];
+    texts.set(list, t);
+  }
+  return t;
+}
+
+/** What the link keeps of MPPE once the codec holds the keys (one shared object per mode). */
+const EMPTY_KEY = new Uint8Array(0);
+const MPPE_MODES = new Map<string, MppeInfo>();
+function mppeMode(bits: 40 | 56 | 128, stateful: boolean): MppeInfo {
+  const k = `${bits}${stateful ? 's' : ''}`;
+  let m = MPPE_MODES.get(k);
+  if (!m) {
+    m = Object.freeze({ bits, stateful, sendKey: EMPTY_KEY, recvKey: EMPTY_KEY });
+    MPPE_MODES.set(k, m);
+  }
+  return m;
+}
+
 export class PppLink {
   phase: LinkPhase = 'dead';
   readonly stats: LinkStats = {
@@ -52,13 +206,15 @@ export class PppLink {
   ccp: Ccp | null = null;
   ipcp: Ipcp | null = null;
 
-  private readonly policy: PppPolicy;
+  /** @internal (read by the link's helper objects) */
+  readonly policy: PppPolicy;
   private readonly hooks: LinkHooks;
   private readonly role: 'server' | 'client';
-  private readonly log: Logger;
-  private readonly clock: Clock;
+  /** @internal */
+  readonly log: PppLog;
+  /** @internal */
+  readonly clock: Clock;
   private readonly fsmCfg: FsmConfig;
-  private readonly factories: Required<LinkFactories>;
   private auth: Authenticator | null = null;
   private peerAuth: PeerAuthenticator | null = null;
   private authTimer: Timer | null = null;
@@ -85,35 +241,23 @@ export class PppLink {
   // Largest decrypted frame accepted (userspace mode, set when the link runs; 0 = not running).
   private rxMax = 0;
 
-  constructor(private readonly o: LinkOptions & LinkTuning) {
+  /** @internal */
+  readonly o: LinkOptions & LinkTuning;
+
+  constructor(o: LinkOptions & LinkTuning) {
+    this.o = o;
     this.policy = o.policy;
     this.hooks = o.hooks;
     this.role = o.role ?? 'server';
-    this.log = o.log.child({ component: 'ppp' });
-    const clock = o.clock;
-    // Every timer callback runs inside guard() so deferred closes happen.
-    this.clock = { now: () => clock.now(), setTimer: (ms, fn) => clock.setTimer(ms, () => this.guard(fn)) };
-    this.fsmCfg = { ...FSM_DEFAULTS, ...o.fsm };
-    this.factories = {
-      createAuthenticator: o.factories?.createAuthenticator ?? createAuthenticator,
-      createPeerAuthenticator: o.factories?.createPeerAuthenticator ?? createPeerAuthenticator,
-      createMppeCodec: o.factories?.createMppeCodec ?? ((p) => new MppeCodec(p)),
-      mppeStartKeys: o.factories?.mppeStartKeys ?? mppeStartKeys,
-    };
+    this.log = new PppLogger(o.log);
+    this.clock = new GuardedClock(this, o.clock);
+    this.fsmCfg = fsmConfigFor(o.fsm);
     this.lcp = new Lcp(
       {
         role: this.role, auth: this.policy.auth, mru: this.policy.mru, echoInterval: this.policy.lcpEchoInterval,
         echoFailure: this.policy.lcpEchoFailure, clock: this.clock, random: o.random, fsm: this.fsmCfg,
       },
-      {
-        send: (p) => this.sendControl(PROTO_LCP, p),
-        up: () => this.lcpUp(),
-        down: () => this.lcpDown(),
-        finished: () => this.lcpFinished(),
-        fail: (r) => this.fail(r),
-        dead: (r) => this.finish(r),
-        protocolRejected: (proto) => this.protocolRejected(proto),
-      },
+      new LcpLinkHost(this),
     );
   }
 
@@ -229,7 +373,13 @@ export class PppLink {
     return h;
   }
 
-  private sendControl(proto: number, packet: Uint8Array): void {
+  /** A constructor from o.factories, else the real one (looked up when used: no merged copy per link). */
+  private factory<K extends keyof LinkFactories>(k: K): Required<LinkFactories>[K] {
+    return (this.o.factories?.[k] ?? DEFAULT_FACTORIES[k]) as Required<LinkFactories>[K];
+  }
+
+  /** @internal */
+  sendControl(proto: number, packet: Uint8Array): void {
     const frame = new Uint8Array(4 + packet.length);
     frame[0] = 0xff;
     frame[1] = 0x03;
@@ -265,7 +415,7 @@ export class PppLink {
    */
   private armKernelMppe(required: boolean): void {
     if (this.o.dataMode !== 'kernel' || !this.hooks.kernelMppeKeys || !this.keys) return;
-    const k = this.factories.mppeStartKeys(this.keys, this.role, 128);
+    const k = this.factory('mppeStartKeys')(this.keys, this.role, 128);
     this.hooks.kernelMppeKeys({ sendKey: k.send, recvKey: k.recv, required });
   }
 
@@ -355,7 +505,8 @@ export class PppLink {
 
   // --- phases ---
 
-  private lcpUp(): void {
+  /** @internal */
+  lcpUp(): void {
     if (this.ended || this.closeReason !== null) return;
     if (this.role === 'server') {
       const method = this.lcp.authMethod;
@@ -371,7 +522,8 @@ export class PppLink {
     this.enterNetwork();
   }
 
-  private lcpDown(): void {
+  /** @internal */
+  lcpDown(): void {
     this.stopNcps();
     if (this.closeReason !== null || this.ended) return; // our own close: wait for Terminate-Ack
     const fsm = this.lcp.fsm;
@@ -383,7 +535,8 @@ export class PppLink {
     this.pending = { reason: this.pending?.reason ?? reason, immediate: true };
   }
 
-  private lcpFinished(): void {
+  /** @internal */
+  lcpFinished(): void {
     const fsm = this.lcp.fsm;
     let reason = this.closeReason;
     if (reason === null) {
@@ -411,17 +564,7 @@ export class PppLink {
     this.phase = 'authenticate';
     this.authMethodUsed = method;
     const proto = method === 'pap' ? PROTO_PAP : PROTO_CHAP;
-    this.auth = this.factories.createAuthenticator(method, {
-      serverName: this.policy.name,
-      backend: this.o.backend,
-      clock: this.clock,
-      random: this.o.random,
-      log: this.log,
-      send: (p) => this.sendControl(proto, p),
-      maxRetries: this.policy.maxAuthRetries,
-      timeoutMs: this.policy.authTimeoutMs,
-      done: (out) => this.guard(() => this.authDone(out)),
-    });
+    this.auth = this.factory('createAuthenticator')(method, new LinkAuthContext(this, proto));
     this.auth.start();
     this.armAuthTimer();
   }
@@ -432,7 +575,7 @@ export class PppLink {
     const proto = method === 'pap' ? PROTO_PAP : PROTO_CHAP;
     const cred = this.o.credentials ?? { user: '', password: '' };
     this.armAuthTimer();
-    this.peerAuth = this.factories.createPeerAuthenticator(method, {
+    this.peerAuth = this.factory('createPeerAuthenticator')(method, {
       user: cred.user,
       password: cred.password,
       clock: this.clock,
@@ -450,7 +593,8 @@ export class PppLink {
     });
   }
 
-  private authDone(out: AuthOutcome | { ok: true; user: string; keys?: MppeKeyMaterial }): void {
+  /** @internal */
+  authDone(out: AuthOutcome | { ok: true; user: string; keys?: MppeKeyMaterial }): void {
     if (this.authFinished || this.ended) return;
     this.authFinished = true;
     this.authTimer?.cancel();
@@ -483,20 +627,12 @@ export class PppLink {
     } else {
       this.local = parseIp4(this.o.requestAddress ?? '0.0.0.0') ?? 0;
     }
-    const ips = (l: string[]) => l.slice(0, 2).map((s) => parseIp4(s) ?? 0).filter((v) => v !== 0);
     this.ipcp = new Ipcp(
       {
-        role: this.role, local: this.local, peer: this.peer, dns: ips(policy.dns), wins: ips(policy.wins),
+        role: this.role, local: this.local, peer: this.peer, ...servedAddresses(policy),
         clock: this.clock, fsm: this.fsmCfg,
       },
-      {
-        send: (p) => this.sendControl(PROTO_IPCP, p),
-        up: () => { this.ipcpOpen = true; this.maybeUp(); },
-        down: () => this.ncpDown('IPCP'),
-        finished: () => this.ncpFinished('IPCP'),
-        fail: (r) => this.fail(r),
-        requestAddress: (v) => this.requestAddress(v),
-      },
+      new IpcpLinkHost(this),
     );
     const mppe = policy.mppe;
     if (mppe) {
@@ -506,18 +642,7 @@ export class PppLink {
       }
       this.ccp = new Ccp(
         { role: this.role, policy: mppe, keysAvailable, clock: this.clock, fsm: this.fsmCfg },
-        {
-          send: (p) => this.sendControl(PROTO_CCP, p),
-          up: (m) => this.ccpUp(m),
-          down: () => this.ccpDown(),
-          finished: () => this.ncpFinished('CCP'),
-          fail: (r) => this.fail(r),
-          resetRequested: () => {
-            this.stats.ccpResetsReceived++;
-            this.codec?.onResetRequest();
-          },
-          resetAcked: () => { this.resetPending = false; },
-        },
+        new CcpLinkHost(this),
       );
       if (keysAvailable) this.armKernelMppe(mppe.required);
       this.ccp.fsm.up();
@@ -529,6 +654,23 @@ export class PppLink {
     if (!mppe?.required) this.openIpcp();
   }
 
+  /** @internal IPCP Opened. */
+  ipcpUp(): void {
+    this.ipcpOpen = true;
+    this.maybeUp();
+  }
+
+  /** @internal The peer sent a CCP Reset-Request. */
+  ccpResetRequested(): void {
+    this.stats.ccpResetsReceived++;
+    this.codec?.onResetRequest();
+  }
+
+  /** @internal */
+  ccpResetAcked(): void {
+    this.resetPending = false;
+  }
+
   private openIpcp(): void {
     const fsm = this.ipcp?.fsm;
     if (!fsm || fsm.state !== 'initial' || this.ended) return;
@@ -536,7 +678,8 @@ export class PppLink {
     fsm.open();
   }
 
-  private requestAddress(v: number): boolean {
+  /** @internal */
+  requestAddress(v: number): boolean {
     const requested = formatIp4(v);
     const a = this.hooks.assignAddress({ user: this.user, entry: this.entry, requested });
     if ('error' in a || a.peer !== requested) return false;
@@ -544,10 +687,11 @@ export class PppLink {
     return true;
   }
 
-  private ccpUp(m: { bits: 40 | 56 | 128; stateful: boolean } | null): void {
+  /** @internal */
+  ccpUp(m: { bits: 40 | 56 | 128; stateful: boolean } | null): void {
     if (m) {
       if (!this.keys) return this.fail('MPPE negotiated without key material');
-      const k = this.factories.mppeStartKeys(this.keys, this.role, m.bits);
+      const k = this.factory('mppeStartKeys')(this.keys, this.role, m.bits);
       this.mppe = { bits: m.bits, stateful: m.stateful, sendKey: k.send, recvKey: k.recv };
       this.codec = null; // created with the scratch buffers when the link runs
       if (this.o.dataMode === 'kernel') this.hooks.kernelMppeUp?.(); // before IPCP's first frame
@@ -559,7 +703,8 @@ export class PppLink {
     this.maybeUp();
   }
 
-  private ccpDown(): void {
+  /** @internal */
+  ccpDown(): void {
     const wasRunning = this.phase === 'running' && this.mppe !== null;
     this.ccpSettled = false;
     this.codec = null;
@@ -571,12 +716,14 @@ export class PppLink {
     if (this.phase === 'network') this.armKernelMppe(this.o.policy.mppe?.required ?? false);
   }
 
-  private ncpDown(name: string): void {
+  /** @internal */
+  ncpDown(name: string): void {
     if (name === 'IPCP') this.ipcpOpen = false;
     if (this.phase === 'running') this.fail(`${name} closed by the peer`);
   }
 
-  private ncpFinished(name: string): void {
+  /** @internal */
+  ncpFinished(name: string): void {
     if (this.ended || this.closeReason !== null) return;
     if (name === 'CCP') {
       const mppe = this.policy.mppe;
@@ -596,7 +743,8 @@ export class PppLink {
     this.fail(`${name} negotiation failed`);
   }
 
-  private protocolRejected(proto: number): void {
+  /** @internal */
+  protocolRejected(proto: number): void {
     if (proto === PROTO_CCP && this.ccp) this.ccp.fsm.protocolRejected();
     else if (proto === PROTO_IPCP && this.ipcp) this.ipcp.fsm.protocolRejected();
     else if (proto === PROTO_PAP || proto === PROTO_CHAP) this.fail('peer rejected the authentication protocol');
@@ -609,7 +757,7 @@ export class PppLink {
     this.mtu = Math.min(this.lcp.peerMru(), this.policy.mtu);
     this.allocScratch();
     if (this.mppe && this.o.dataMode === 'userspace') {
-      this.codec = this.factories.createMppeCodec({
+      this.codec = this.factory('createMppeCodec')({
         sendKey: this.mppe.sendKey, recvKey: this.mppe.recvKey, bits: this.mppe.bits, stateful: this.mppe.stateful,
       });
     }
@@ -617,10 +765,10 @@ export class PppLink {
     const server = this.role === 'server';
     const info: LinkUpInfo = {
       user: this.user,
-      local: formatIp4(server ? this.local : ipcp.local),
+      local: server ? localText(this.local) : formatIp4(ipcp.local),
       peer: formatIp4(server ? this.peer : ipcp.peer),
-      dns: ipcp.dns.filter((v) => v !== 0).map(formatIp4),
-      wins: ipcp.wins.filter((v) => v !== 0).map(formatIp4),
+      dns: addressTexts(ipcp.dns),
+      wins: addressTexts(ipcp.wins),
       mtu: this.mtu,
       mru: this.lcp.ourMru,
       mppe: this.mppe,
@@ -632,12 +780,21 @@ export class PppLink {
         auth: info.authMethod },
       'PPP link up',
     );
+    if (this.mppe) {
+      // MPPE runs: a CCP round on a running link now fails it (ccpDown), so
+      // the key material is never needed here again. The codec (or the
+      // kernel) holds its own copies; the link keeps only the mode (stats,
+      // stateful resets). Without MPPE the keys stay, as before.
+      this.keys = undefined;
+      this.mppe = mppeMode(this.mppe.bits, this.mppe.stateful);
+    }
     this.hooks.onUp(info);
   }
 
   // --- ending ---
 
-  private guard(fn: () => void): void {
+  /** @internal */
+  guard(fn: () => void): void {
     if (this.ended) return;
     this.busy++;
     try {
@@ -651,8 +808,8 @@ export class PppLink {
     }
   }
 
-  /** Close with this reason once the current step is done. */
-  private fail(reason: string): void {
+  /** @internal Close with this reason once the current step is done. */
+  fail(reason: string): void {
     if (this.ended) return;
     this.pending ??= { reason, immediate: false };
     this.flush();
@@ -693,8 +850,8 @@ export class PppLink {
     this.authTimer = null;
   }
 
-  /** The end: timers off, no more packets, onDown exactly once. */
-  private finish(reason: string): void {
+  /** @internal The end: timers off, no more packets, onDown exactly once. */
+  finish(reason: string): void {
     if (this.ended) return;
     this.ended = true;
     this.phase = 'dead';

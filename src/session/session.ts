@@ -28,9 +28,16 @@ export interface SessionParams {
   log: Logger;
 }
 
+// Built once: every session holds one of these (a template per session was a new string each).
+const MPPE_TEXT: Record<number, readonly [string, string]> = {
+  40: ['40-bit stateless', '40-bit stateful'],
+  56: ['56-bit stateless', '56-bit stateful'],
+  128: ['128-bit stateless', '128-bit stateful'],
+};
+
 export function describeMppe(m: LinkUpInfo['mppe'] | undefined): string {
   if (!m) return 'none';
-  return `${m.bits}-bit ${m.stateful ? 'stateful' : 'stateless'}`;
+  return MPPE_TEXT[m.bits]?.[m.stateful ? 1 : 0] ?? `${m.bits}-bit ${m.stateful ? 'stateful' : 'stateless'}`;
 }
 
 export class Session {
@@ -75,9 +82,12 @@ export class Session {
   /** pppd `idle`: packets moved at the last sweep, and when they last changed. */
   idleMark = -1;
   lastActive = 0;
-  attaching: Promise<unknown> | undefined;
   ipUpRan = false;
-  ipUp: Promise<unknown> | undefined;
+  // Interface set-up and ip-up in flight: held until they settle, then let go
+  // (a settled promise and its reactions would otherwise stay for the
+  // session's life; waiting on a settled one and skipping it are the same).
+  private attachingP: Promise<unknown> | undefined = undefined;
+  private ipUpP: Promise<unknown> | undefined = undefined;
   /** Counters at teardown (the datapath call is closed afterwards). */
   final: DatapathCounters | undefined;
   /** The user of the authentication attempt being verified (auth back-off bookkeeping). */
@@ -95,6 +105,32 @@ export class Session {
     this.startedAt = p.startedAt;
     this.startMono = p.startMono;
     this.log = p.log;
+  }
+
+  get attaching(): Promise<unknown> | undefined {
+    return this.attachingP;
+  }
+  set attaching(p: Promise<unknown> | undefined) {
+    this.attachingP = p;
+    if (p) {
+      const settled = () => {
+        if (this.attachingP === p) this.attachingP = undefined;
+      };
+      p.then(settled, settled);
+    }
+  }
+
+  get ipUp(): Promise<unknown> | undefined {
+    return this.ipUpP;
+  }
+  set ipUp(p: Promise<unknown> | undefined) {
+    this.ipUpP = p;
+    if (p) {
+      const settled = () => {
+        if (this.ipUpP === p) this.ipUpP = undefined;
+      };
+      p.then(settled, settled);
+    }
   }
 
   counters(): DatapathCounters {

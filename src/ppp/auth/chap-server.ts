@@ -31,19 +31,27 @@ export interface ChapServerVariant {
 
 type Phase = 'idle' | 'challenging' | 'verifying' | 'done';
 
+/** The challenge once the outcome is decided: the authenticator lives as long as the link (it repeats its verdict). */
+const NO_CHALLENGE = new Uint8Array(0);
+
 export class ChapAuthenticator implements Authenticator {
   readonly protocol = CHAP_PROTOCOL;
   private phase: Phase = 'idle';
   private id = 0;
-  private challenge: Uint8Array = new Uint8Array(0);
+  private challenge: Uint8Array = NO_CHALLENGE;
   private xmits = 0;
   private failures = 0;
   private retransmit: Timer | undefined;
   private deadline: Timer | undefined;
   private finished = false;
   private stopped = false;
-  /** The last Success/Failure, resent when the peer repeats its Response. */
-  private last: { id: number; packet: Uint8Array } | undefined;
+  /**
+   * The last Success/Failure, re-encoded (same bytes) when the peer repeats
+   * its Response: the text is smaller to hold for the link's life than the packet.
+   */
+  private lastId = -1;
+  private lastCode: 3 | 4 = CHAP_SUCCESS;
+  private lastMessage = '';
 
   constructor(private readonly variant: ChapServerVariant, private readonly ctx: AuthenticatorContext) {}
 
@@ -75,7 +83,7 @@ export class ChapAuthenticator implements Authenticator {
     if (p.code !== CHAP_RESPONSE) return; // Challenge/Success/Failure are not for the authenticator
     if (this.phase === 'done') {
       // A repeated Response (our Success was lost): repeat the verdict, decide nothing anew.
-      if (this.last && p.id === this.last.id) this.ctx.send(this.last.packet);
+      if (this.lastId >= 0 && p.id === this.lastId) this.ctx.send(encodeChapMessage(this.lastCode, this.lastId, this.lastMessage));
       return;
     }
     if (this.phase !== 'challenging' || p.id !== this.id) return;
@@ -107,10 +115,12 @@ export class ChapAuthenticator implements Authenticator {
       const v = this.variant.verify({ id, challenge, value, name, secret: entry.secret });
       if (v.ok) {
         const packet = encodeChapMessage(CHAP_SUCCESS, id, v.message);
-        this.last = { id, packet };
+        this.remember(CHAP_SUCCESS, id, v.message);
         this.phase = 'done';
         this.ctx.send(packet);
-        this.ctx.log.info({ user: logName(user), method: this.variant.method }, 'peer authenticated');
+        // debug, not info: the session's 'session up' (or 'session down') line carries user
+        // and method, and every info line is a synchronous write on the set-up path.
+        this.ctx.log.debug({ user: logName(user), method: this.variant.method }, 'peer authenticated');
         this.finish({ ok: true, user, entry, keys: v.keys });
         return;
       }
@@ -119,13 +129,14 @@ export class ChapAuthenticator implements Authenticator {
     this.failures++;
     const retry = this.failures <= this.ctx.maxRetries;
     const next = this.ctx.random(this.variant.challengeLength);
-    const packet = encodeChapMessage(CHAP_FAILURE, id, this.variant.failureMessage(retry, next));
+    const failure = this.variant.failureMessage(retry, next);
+    const packet = encodeChapMessage(CHAP_FAILURE, id, failure);
     this.ctx.log.info(
       { user: logName(user), method: this.variant.method, attempt: this.failures, retry, reason },
       'authentication failed',
     );
     if (!retry) {
-      this.last = { id, packet };
+      this.remember(CHAP_FAILURE, id, failure);
       this.phase = 'done';
       this.ctx.send(packet);
       this.finish({ ok: false, user, reason });
@@ -140,6 +151,12 @@ export class ChapAuthenticator implements Authenticator {
     } else {
       this.newChallenge();
     }
+  }
+
+  private remember(code: 3 | 4, id: number, message: string): void {
+    this.lastCode = code;
+    this.lastId = id;
+    this.lastMessage = message;
   }
 
   private newChallenge(): void {
@@ -166,6 +183,7 @@ export class ChapAuthenticator implements Authenticator {
     if (this.finished || this.stopped) return;
     this.finished = true;
     this.phase = 'done';
+    this.challenge = NO_CHALLENGE;
     this.cancelTimers();
     this.ctx.done(outcome);
   }

@@ -1,7 +1,6 @@
 // The contract between the PPP link (ppp/link.ts) and each authentication
 // protocol (ppp/auth/*). The link owns phases and framing; an Authenticator
 // only sees the packets of its own protocol (code, id, length, data).
-import type { Logger } from 'pino';
 import type { AuthBackend, SecretEntry } from '../../auth/types.js';
 import type { Clock } from '../../util/clock.js';
 import type { RandomSource } from '../../util/random.js';
@@ -18,6 +17,14 @@ export type AuthOutcome =
   | { ok: true; user: string; entry: SecretEntry; keys?: MppeKeyMaterial }
   | { ok: false; user?: string; reason: string };
 
+/** The logging an authenticator does (a pino Logger fits; the link passes a lighter one). */
+export interface PppLog {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
 /** Server side: we demand that the peer authenticates. */
 export interface AuthenticatorContext {
   /** Our name (pppd option `name`), used as CHAP name and to look up secrets. */
@@ -25,7 +32,7 @@ export interface AuthenticatorContext {
   backend: AuthBackend;
   clock: Clock;
   random: RandomSource;
-  log: Logger;
+  log: PppLog;
   /** Sends one packet of this protocol (code, id, length, data); the link adds the PPP header. */
   send(packet: Uint8Array): void;
   /** Failed responses allowed before giving up (MS-CHAPv2 R=1 retries). */
