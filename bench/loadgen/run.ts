@@ -12,8 +12,9 @@ import { GreDemux } from '../../src/gre/demux.js';
 import { DEFAULT_PPP_POLICY, type AuthMethod, type PppPolicy } from '../../src/ppp/types.js';
 import { systemClock, type Clock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
-import { systemRandom, type RandomSource } from '../../src/util/random.js';
+import type { RandomSource } from '../../src/util/random.js';
 import { ipv4ToUint32 } from '../../native/ipv4.js';
+import { pooledRandom } from './random-pool.js';
 import { LoadSession, reasonCategory, SetupError } from './session.js';
 import { ratePerSecond, ReasonCounter, summarize, type Percentiles } from './stats.js';
 
@@ -164,7 +165,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Ma
 export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
   checkOptions(o);
   const clock = o.clock ?? systemClock;
-  const random = o.random ?? systemRandom;
+  const random = o.random ?? pooledRandom();
   const log = o.log ?? silentLogger;
   const serverAddr = ipv4ToUint32(o.server);
   const port = o.port ?? 1723;
@@ -271,12 +272,20 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
 
   try {
     // Ramp: start times spaced by 1/rate, at most `concurrency` set-ups in flight.
+    // A counter and one waiter, not Promise.race over the in-flight set: that
+    // attaches `concurrency` reactions per started session (O(n·c) work).
     const inFlight = new Set<Promise<void>>();
+    let slotFreed: (() => void) | undefined;
     const rate = o.rate ?? 0;
     for (let i = 0; i < o.sessions; i++) {
       if (rate > 0) await sleep(t0 + (i * 1000) / rate - clock.now());
-      while (inFlight.size >= concurrency) await Promise.race(inFlight);
-      const p: Promise<void> = runSession(i).finally(() => inFlight.delete(p));
+      while (inFlight.size >= concurrency) await new Promise<void>((r) => (slotFreed = r));
+      const p: Promise<void> = runSession(i).finally(() => {
+        inFlight.delete(p);
+        const wake = slotFreed;
+        slotFreed = undefined;
+        wake?.();
+      });
       inFlight.add(p);
     }
     await Promise.all(inFlight);

@@ -1,10 +1,10 @@
 // MPPE key derivation (RFC 3079), the keys both ends compute from the
 // authentication. Not on a hot path except getNewKeyFromSha, which the codec
 // reimplements allocation-free (see mppe.ts).
-import { createHash } from 'node:crypto';
 import type { MppeKeyMaterial } from '../ppp/auth/types.js';
 import { ascii } from './bytes.js';
 import { rc4 } from './rc4.js';
+import { Sha1 } from './sha1.js';
 
 export type MppeBits = 40 | 56 | 128;
 
@@ -14,10 +14,17 @@ const MASTER_MAGIC = ascii('This is the MPPE Master Key');
 const MAGIC2 = ascii('On the client side, this is the send key; on the server side, it is the receive key.');
 const MAGIC3 = ascii('On the client side, this is the receive key; on the server side, it is the send key.');
 
+// One JS SHA-1 for the whole module (calls are synchronous): node:crypto's
+// createHash costs twice as much for these few-block inputs, and several run
+// per session set-up on both ends.
+const hasher = new Sha1();
+
 function sha1(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha1');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  hasher.reset();
+  for (const p of parts) hasher.update(p);
+  const out = new Uint8Array(20);
+  hasher.digestInto(out);
+  return out;
 }
 
 export function keyLength(bits: MppeBits): 8 | 16 {

@@ -1,14 +1,21 @@
 // MS-CHAP v1 (RFC 2433) and v2 (RFC 2759) derivations. Pure functions of
 // bytes; the password is a JS string encoded as UTF-16LE like Windows does.
-import { createHash } from 'node:crypto';
 import { md4 } from './md4.js';
-import { desEncryptBlock, expandDesKey } from './des.js';
+import { Sha1 } from './sha1.js';
+import { desCryptWithSchedule, desKeySchedule, expandDesKey } from './des.js';
 import { ascii, concatBytes, constantTimeEqual, toHex } from './bytes.js';
 
+// One JS SHA-1 for the whole module (calls are synchronous): node:crypto's
+// createHash costs twice as much for these few-block inputs, and several run
+// per session set-up on both ends.
+const hasher = new Sha1();
+
 function sha1(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha1');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  hasher.reset();
+  for (const p of parts) hasher.update(p);
+  const out = new Uint8Array(20);
+  hasher.digestInto(out);
+  return out;
 }
 
 function utf16le(s: string): Uint8Array {
@@ -36,7 +43,8 @@ export function challengeResponse(challenge: Uint8Array, passwordHash: Uint8Arra
   z.set(passwordHash.subarray(0, 16));
   const out = new Uint8Array(24);
   for (let i = 0; i < 3; i++) {
-    out.set(desEncryptBlock(expandDesKey(z.subarray(i * 7, i * 7 + 7)), challenge), i * 8);
+    const ks = desKeySchedule(expandDesKey(z.subarray(i * 7, i * 7 + 7)));
+    out.set(desCryptWithSchedule(ks, challenge, false), i * 8);
   }
   return out;
 }
@@ -61,10 +69,20 @@ const AUTH_MAGIC2 = ascii('Pad to make it do more than one iteration');
 export function generateAuthenticatorResponse(
   password: string, ntResponse: Uint8Array, peerChallenge: Uint8Array, authChallenge: Uint8Array, userName: Uint8Array,
 ): string {
-  const hh = hashNtPasswordHash(ntPasswordHash(password));
-  const digest = sha1(hh, ntResponse, AUTH_MAGIC1);
-  const final = sha1(digest, challengeHash(peerChallenge, authChallenge, userName), AUTH_MAGIC2);
-  return 'S=' + toHex(final, true);
+  return authenticatorResponseFromHashHash(
+    hashNtPasswordHash(ntPasswordHash(password)), ntResponse, challengeHash(peerChallenge, authChallenge, userName),
+  );
+}
+
+/**
+ * The same from PasswordHashHash and the 8-byte ChallengeHash, for callers
+ * that already hold both (verification computes each once per attempt).
+ */
+export function authenticatorResponseFromHashHash(
+  passwordHashHash: Uint8Array, ntResponse: Uint8Array, challengeHash8: Uint8Array,
+): string {
+  const digest = sha1(passwordHashHash, ntResponse, AUTH_MAGIC1);
+  return 'S=' + toHex(sha1(digest, challengeHash8, AUTH_MAGIC2), true);
 }
 
 /** Peer side: does the server's "S=..." prove it knows our password? */
@@ -73,6 +91,14 @@ export function checkAuthenticatorResponse(
   userName: Uint8Array, received: string,
 ): boolean {
   const expected = generateAuthenticatorResponse(password, ntResponse, peerChallenge, authChallenge, userName);
+  return constantTimeEqual(ascii(expected), ascii(received.slice(0, 42).toUpperCase()));
+}
+
+/** checkAuthenticatorResponse from values the peer computed for its Response already. */
+export function checkAuthenticatorResponseFromHashHash(
+  passwordHashHash: Uint8Array, ntResponse: Uint8Array, challengeHash8: Uint8Array, received: string,
+): boolean {
+  const expected = authenticatorResponseFromHashHash(passwordHashHash, ntResponse, challengeHash8);
   return constantTimeEqual(ascii(expected), ascii(received.slice(0, 42).toUpperCase()));
 }
 

@@ -129,7 +129,8 @@ export class PapAuthenticator implements Authenticator {
       this.verdict = PAP_ACK;
       this.phase = 'done';
       this.ctx.send(encodePapReply(PAP_ACK, id, 'Login ok'));
-      this.ctx.log.info({ user: logName(user), method: 'pap' }, 'peer authenticated');
+      // debug: 'session up' / 'session down' carry user and method (see chap-server.ts).
+      this.ctx.log.debug({ user: logName(user), method: 'pap' }, 'peer authenticated');
       this.finish({ ok: true, user, entry });
       return;
     }
