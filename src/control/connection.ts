@@ -383,7 +383,8 @@ export class ControlConnection extends PptpEndpoint<ControlState> {
       causeCode: 0, connectSpeed: connectSpeed >>> 0, recvWindow: recvWindow & 0xffff,
       processingDelay: 0, physicalChannelId: 0,
     });
-    this.log.info({ callId, peerCallId, peerWindow: msg.recvWindow, calls: this.callMap.size }, 'outgoing call accepted');
+    // debug: the session manager logs 'call accepted' with the session id.
+    this.log.debug({ callId, peerCallId, peerWindow: msg.recvWindow, calls: this.callMap.size }, 'outgoing call accepted');
     if (rec.deferred !== undefined && this.callMap.get(callId) === rec) {
       this.endCall(rec, rec.deferred.result, rec.deferred.cause, true);
     }

@@ -774,7 +774,8 @@ export class PppLink {
       mppe: this.mppe,
       authMethod: this.authMethodUsed,
     };
-    this.log.info(
+    // Server: debug, the session's 'session up' line says the same (one info line per event).
+    this.log[server ? 'debug' : 'info'](
       { user: info.user, local: info.local, peer: info.peer, mtu: info.mtu, mru: info.mru,
         mppe: info.mppe ? `${info.mppe.bits}${info.mppe.stateful ? ' stateful' : ' stateless'}` : 'none',
         auth: info.authMethod },

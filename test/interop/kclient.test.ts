@@ -131,9 +131,9 @@ test('kclient ↔ our daemon (TUN datapath, host side): MS-CHAPv2, MPPE-128 stat
   assert.equal(sessions.length, 1, JSON.stringify(sessions));
   assert.equal(sessions[0]!.user, 'kuser');
   assert.equal(sessions[0]!.client, g.ip);
-  const upLine = daemon.lines().find((o) => o.msg === 'PPP link up');
-  assert.ok(upLine, 'the daemon logged the link');
-  assert.equal(upLine.mppe, '128 stateless');
+  const upLine = daemon.lines().find((o) => o.msg === 'session up');
+  assert.ok(upLine, 'the daemon logged the session');
+  assert.equal(upLine.mppe, '128-bit stateless');
   assert.equal(upLine.auth, 'mschapv2');
   await g.put('hangup');
   const code = await g.waitExit(30_000);

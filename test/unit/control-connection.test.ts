@@ -571,7 +571,7 @@ describe('ControlConnection: logging', () => {
         cb();
       },
     });
-    const log = createLogger({ level: 'info', format: 'json', destination: dest });
+    const log = createLogger({ level: 'debug', format: 'json', destination: dest });
     const h = establishedHarness({ log });
     h.feed(ocrq(4242));
     const id = h.calls[0]!.callId;
