@@ -5,7 +5,7 @@ import { writeFileSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { loadConfig, diskFileSystem, type FileSystem, type LoadedConfig } from './config/load.js';
-import { describeEffective } from './config/effective.js';
+import { describeEffective, describePppRows } from './config/effective.js';
 import { authMethods, mppePolicy } from './config/ppp-options.js';
 import { ConfigErrors, ConfigError } from './util/errors.js';
 import { AddressPool } from './ippool/pool.js';
@@ -54,6 +54,8 @@ export function pppPolicy(cfg: LoadedConfig): PppPolicy {
     maxAuthRetries: 2,
     authTimeoutMs: 30_000,
     idleSeconds: o.idle ?? 0,
+    nopcomp: o.nopcomp,
+    noaccomp: o.noaccomp,
   };
 }
 
@@ -154,6 +156,18 @@ function warnUnsupported(cfg: LoadedConfig, log: Logger): void {
   }
 }
 
+/**
+ * pppd's `dump`: the options in effect, logged once at start as one info
+ * line (the rows `--check` prints; they hold no secrets).
+ */
+export function dumpOptions(cfg: LoadedConfig, log: Logger): void {
+  if (!cfg.ppp.dump) return;
+  log.info(
+    { component: 'config', files: cfg.files.options, options: Object.fromEntries(describePppRows(cfg.pptpd, cfg.ppp)) },
+    'pppd options in effect (dump)',
+  );
+}
+
 export interface Daemon {
   stop(reason: string): Promise<void>;
   reload(): Promise<{ ok: boolean; error?: string }>;
@@ -192,6 +206,7 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
   main.info({ version: VERSION, conf: cfg.files.conf }, 'pptpd starting');
   for (const w of cfg.warnings) main.warn({ component: 'config' }, w);
   warnUnsupported(cfg, main);
+  dumpOptions(cfg, main);
   if (src.demoPassword) {
     // Printed once, on the terminal only: never through the logger.
     process.stderr.write(`\n  demo user: ${DEMO_USER}\n  password:  ${src.demoPassword}\n  server:    192.168.240.1, clients get 192.168.240.10-59\n\n`);

@@ -1,6 +1,7 @@
 // pptpd's command line: every poptop flag with its long form, plus ours.
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { DEFAULT_CHAP_SECRETS, DEFAULT_CONF, DEFAULT_CONTROL_SOCKET, VERSION } from './defaults.js';
+import { DEFAULT_SPEED, DEFAULT_STIMEOUT, MAX_SPEED, MAX_STIMEOUT } from '../config/pptpd-conf.js';
 
 export interface CliOptions {
   conf: string;
@@ -54,8 +55,9 @@ export function buildPptpdCommand(): Command {
     .option('-l, --listen <ip>', 'listen on this address (repeatable; default all)', collect, [] as string[])
     .option('-o, --option <file>', 'pppd options file (default: `option` in pptpd.conf, else /etc/ppp/options.pptpd)')
     .option('-p, --pidfile <file>', 'write the daemon pid here')
-    .option('-s, --speed <bps>', 'speed passed to ip-up (default 115200)', int('speed', 1, 100_000_000))
-    .option('-t, --stimeout <sec>', 'close control connections that send no request within this time (default 10)', int('stimeout', 0, 3600))
+    // Same ranges as the pptpd.conf directives (one constant each, so they cannot drift).
+    .option('-s, --speed <bps>', `speed passed to ip-up (default ${DEFAULT_SPEED})`, int('speed', 1, MAX_SPEED))
+    .option('-t, --stimeout <sec>', `close control connections that send no request within this time (default ${DEFAULT_STIMEOUT}; 0: the file's value or the default)`, int('stimeout', 0, MAX_STIMEOUT))
     .option('-w, --logwtmp', 'write wtmp records for sessions', false)
     .option('-C, --connections <n>', 'maximum concurrent calls (default 100, at most the pool size)', int('connections', 1, 65535))
     .option('-D, --delegate', 'leave address assignment to the secrets file / RADIUS (poptop delegate)', false)

@@ -30,6 +30,41 @@ export function describeMppe(ppp: PppOptions): string {
   return `${keys} ${p.required ? 'required' : 'optional'}, ${p.stateful ? 'stateless preferred, stateful allowed' : 'stateless only'}`;
 }
 
+/** How the peer's PFC/ACFC requests are answered (pppd nopcomp/noaccomp). */
+export function describeHeaderCompression(ppp: Pick<PppOptions, 'nopcomp' | 'noaccomp'>): string {
+  const pfc = ppp.nopcomp ? 'PFC rejected (nopcomp)' : 'PFC accepted';
+  const acfc = ppp.noaccomp ? 'ACFC rejected (noaccomp)' : 'ACFC accepted';
+  return `${pfc}, ${acfc} when the client asks`;
+}
+
+/**
+ * The PPP part of the effective configuration as [label, value] rows, in
+ * print order: `--check` prints them and pppd's `dump` logs them. The pptpd
+ * settings that change PPP behaviour (noipparam, debug, logwtmp) are folded in.
+ */
+export function describePppRows(c: Pick<PptpdConfig, 'noipparam' | 'debug' | 'logwtmp'>, o: PppOptions): Array<[string, string]> {
+  const rows: Array<[string, string]> = [];
+  const row = (k: string, v: string) => rows.push([k, v]);
+  row('name', o.name ?? '(not set: secrets must use * as server)');
+  row('auth', describeAuth(o));
+  row('MPPE', describeMppe(o));
+  row('DNS', o.dns.length ? o.dns.join(', ') : 'none');
+  row('WINS', o.wins.length ? o.wins.join(', ') : 'none');
+  row('MTU/MRU', `${o.mtu ?? 'default'} / ${o.mru ?? 'default'}`);
+  row('LCP echo', o.lcpEchoInterval ? `every ${o.lcpEchoInterval} s, ${o.lcpEchoFailure ?? 0} failures` : 'off');
+  if (o.idle !== undefined) row('idle', `${o.idle} s`);
+  row('PFC/ACFC', describeHeaderCompression(o));
+  row('compression', 'VJ, BSD-Compress, Deflate, MPPC: never negotiated');
+  row('proxyarp', o.proxyarp ? 'yes' : 'no');
+  row('ipparam', c.noipparam ? 'not passed (noipparam)' : (o.ipparam ?? "client's outer address"));
+  row('ip-up', o.ipUpScript ?? '/etc/ppp/ip-up');
+  row('ip-down', o.ipDownScript ?? '/etc/ppp/ip-down');
+  row('logging', `${c.debug || o.debug ? 'debug' : 'info'}${o.nolog ? ', nolog' : ''}${o.logfile ? `, logfile ${o.logfile}` : ''}${c.logwtmp ? ', wtmp records' : ''}`);
+  if (o.plugins.length) row('plugins', `${o.plugins.join(', ')} (NOT loaded)`);
+  if (o.ignored.length) row('no effect', o.ignored.join(', '));
+  return rows;
+}
+
 export function describeEffective(cfg: EffectiveInput): string {
   const { pptpd: c, ppp: o } = cfg;
   const lines: string[] = [];
@@ -47,25 +82,14 @@ export function describeEffective(cfg: EffectiveInput): string {
   row('  remoteip', c.remoteip);
   row('  localip', c.sharedLocal ? `${c.localip} (shared by every call)` : `${c.localip} (paired one-to-one)`);
   if (size > 0) row('  first/last', `${formatIPv4(c.poolRemote[0])} … ${formatIPv4(c.poolRemote[size - 1])}`);
-  row('name', o.name ?? '(not set: secrets must use * as server)');
-  row('auth', describeAuth(o));
-  row('MPPE', describeMppe(o));
-  row('DNS', o.dns.length ? o.dns.join(', ') : 'none');
-  row('WINS', o.wins.length ? o.wins.join(', ') : 'none');
-  row('MTU/MRU', `${o.mtu ?? 'default'} / ${o.mru ?? 'default'}`);
-  row('LCP echo', o.lcpEchoInterval ? `every ${o.lcpEchoInterval} s, ${o.lcpEchoFailure ?? 0} failures` : 'off');
-  if (o.idle !== undefined) row('idle', `${o.idle} s`);
-  row('compression', 'VJ, BSD-Compress, Deflate, MPPC: never negotiated');
-  row('proxyarp', o.proxyarp ? 'yes' : 'no');
-  row('ipparam', c.noipparam ? 'not passed (noipparam)' : (o.ipparam ?? "client's outer address"));
-  row('ip-up', o.ipUpScript ?? '/etc/ppp/ip-up');
-  row('ip-down', o.ipDownScript ?? '/etc/ppp/ip-down');
-  row('logging', `${c.debug || o.debug ? 'debug' : 'info'}${o.nolog ? ', nolog' : ''}${o.logfile ? `, logfile ${o.logfile}` : ''}${c.logwtmp ? ', wtmp records' : ''}`);
+  const ppp = describePppRows(c, o);
+  const at = ppp.findIndex(([k]) => k === 'plugins' || k === 'no effect');
+  // pptpd-only rows sit between the PPP settings and the plugins / no-effect summary.
+  for (const [k, v] of at < 0 ? ppp : ppp.slice(0, at)) row(k, v);
   if (c.pidfile) row('pidfile', c.pidfile);
   if (c.vrf) row('vrf', c.vrf);
   if (cfg.secretEntries) row('users', `${cfg.secretEntries.length} secret${cfg.secretEntries.length === 1 ? '' : 's'}`);
-  if (o.plugins.length) row('plugins', `${o.plugins.join(', ')} (NOT loaded)`);
-  if (o.ignored.length) row('no effect', o.ignored.join(', '));
+  if (at >= 0) for (const [k, v] of ppp.slice(at)) row(k, v);
   if (cfg.warnings && cfg.warnings.length) {
     lines.push(`warnings (${cfg.warnings.length}):`);
     for (const w of cfg.warnings) lines.push(`  ${w}`);

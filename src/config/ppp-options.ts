@@ -64,6 +64,7 @@ export interface PppOptions {
   papTimeout?: number;
   idle?: number;
   debug: boolean;
+  /** Log the options in effect once at start (pppd `dump`). */
   dump: boolean;
   nolog: boolean;
   logfile?: string;
@@ -80,7 +81,9 @@ export interface PppOptions {
   novjccomp: boolean;
   nobsdcomp: boolean;
   nodeflate: boolean;
+  /** Refuse the peer's protocol-field compression (PFC): LCP rejects it. */
   nopcomp: boolean;
+  /** Refuse the peer's address/control-field compression (ACFC): LCP rejects it. */
   noaccomp: boolean;
   plugins: string[];
   /** Options accepted that have no meaning for a PPTP server. */
@@ -319,6 +322,7 @@ const OPTIONS: Record<string, OptionDef> = {
   'lcp-max-configure': setNum('lcpMaxConfigure', 1, 1000),
   'lcp-max-terminate': setNum('lcpMaxTerminate', 1, 1000),
   'lcp-max-failure': setNum('lcpMaxFailure', 1, 1000),
+  // LCP then Configure-Rejects the peer's PFC / ACFC (both directions stay uncompressed).
   nopcomp: setBool('nopcomp', true), '-pc': setBool('nopcomp', true),
   noaccomp: setBool('noaccomp', true), '-ac': setBool('noaccomp', true),
   nomagic: notImpl(0, 'the magic number is always negotiated'),
@@ -345,7 +349,7 @@ const OPTIONS: Record<string, OptionDef> = {
   // logging and process
   debug: setBool('debug', true),
   kdebug: noMeaning(1),
-  dump: setBool('dump', true),
+  dump: setBool('dump', true), // the daemon logs the options in effect once at start
   dryrun: notImpl(0, 'use pptpd --check'),
   nolog: setBool('nolog', true),
   logfile: setStr('logfile'),
@@ -369,6 +373,12 @@ const OPTIONS: Record<string, OptionDef> = {
     },
   },
 };
+
+/**
+ * Every option word the parser knows (the table's keys), in table order:
+ * the man page test checks pptpd.conf(5) documents each under its class.
+ */
+export const PPP_OPTION_NAMES: readonly string[] = Object.freeze(Object.keys(OPTIONS));
 
 /** Old (pre-2.4.2 patch) syntax: `mppe required,no40,no56,stateless`. */
 function oldMppe(c: Ctx, v: string): void {

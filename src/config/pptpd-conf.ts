@@ -25,6 +25,18 @@ export const DEFAULT_REMOTEIP = '192.168.1.1-100';
 export const DEFAULT_STIMEOUT = 10;
 export const DEFAULT_CONNECTIONS = 100;
 export const DEFAULT_SPEED = 115200;
+/**
+ * stimeout, the same range in the file and for -t. 0 is accepted and means
+ * the default, as in poptop (pptpd.c: a file value <= 0 becomes 10, and
+ * `-t 0` counts as not given, so the file's value applies): a start timer of
+ * 0 would never close a silent connection, which is what stimeout is for.
+ */
+export const MAX_STIMEOUT = 3600;
+/**
+ * speed, the same range in the file and for -s: any positive number (poptop
+ * passes the string to pppd, which keeps it in a C int); 10^9 stays under that.
+ */
+export const MAX_SPEED = 1_000_000_000;
 /** poptop's fgets buffer: lines this long were dropped there. */
 export const POPTOP_LONG_LINE = 510;
 export const MAX_CONNECTIONS = 65535;
@@ -33,6 +45,7 @@ export const MAX_CONNECTIONS = 65535;
 export interface PptpdOverrides {
   option?: string;
   debug?: boolean;
+  /** 0 counts as not given (poptop `-t 0`). */
   stimeout?: number;
   noipparam?: boolean;
   logwtmp?: boolean;
@@ -189,9 +202,15 @@ export function parsePptpdConf(text: string, file: string, overrides: PptpdOverr
   const str = (key: string): string | undefined => seen.get(key)?.value;
   const flag = (key: string): boolean => seen.has(key);
 
-  const stimeout = overrides.stimeout ?? int('stimeout', 1, 3600, DEFAULT_STIMEOUT);
+  // 0 (file or command line) = the default; see MAX_STIMEOUT. A non-zero -t
+  // wins and the file's value is not read (poptop).
+  let stimeout = overrides.stimeout || int('stimeout', 0, MAX_STIMEOUT, DEFAULT_STIMEOUT);
+  if (stimeout === 0) {
+    warn(seen.get('stimeout')!.line, `stimeout 0 means the default, ${DEFAULT_STIMEOUT} s (as in poptop)`);
+    stimeout = DEFAULT_STIMEOUT;
+  }
   const connectionsRequested = overrides.connections ?? int('connections', 1, MAX_CONNECTIONS, DEFAULT_CONNECTIONS);
-  const speed = overrides.speed ?? int('speed', 1, 1_000_000_000, DEFAULT_SPEED);
+  const speed = overrides.speed ?? int('speed', 1, MAX_SPEED, DEFAULT_SPEED);
   const dup = seen.get('duplicate-login');
   if (dup && dup.value !== 'refuse' && dup.value !== 'replace') {
     errors.push(new ConfigError(file, dup.line, `duplicate-login "${dup.value}" must be "refuse" or "replace"`));

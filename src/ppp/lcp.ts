@@ -47,6 +47,10 @@ export interface LcpConfig {
   mru: number;
   echoInterval: number;
   echoFailure: number;
+  /** pppd `nopcomp`: reject the peer's PFC. */
+  nopcomp?: boolean;
+  /** pppd `noaccomp`: reject the peer's ACFC. */
+  noaccomp?: boolean;
   clock: Clock;
   random: RandomSource;
   fsm?: FsmConfig;
@@ -132,8 +136,19 @@ const LCP_OPTIONS: OptionTable<Lcp> = optionTable<Lcp>([
       return CONFACK;
     },
   },
-  { type: LCP_PFC, name: 'pfc', minLen: 2, maxLen: 2, req: (s) => { s.peerPfc = true; return CONFACK; } },
-  { type: LCP_ACFC, name: 'acfc', minLen: 2, maxLen: 2, req: (s) => { s.peerAcfc = true; return CONFACK; } },
+  // PFC/ACFC: we never ask for them (no `add`: our frames keep FF 03 and a
+  // 2-byte protocol, which every peer must accept). The peer's request is
+  // acked unless nopcomp/noaccomp: then rejected, so the peer keeps sending
+  // full headers and peerPfc/peerAcfc stay false, which keeps the link's
+  // transmit path (writeHeader) from compressing either.
+  {
+    type: LCP_PFC, name: 'pfc', minLen: 2, maxLen: 2,
+    req: (s) => { if (s.cfg.nopcomp) return CONFREJ; s.peerPfc = true; return CONFACK; },
+  },
+  {
+    type: LCP_ACFC, name: 'acfc', minLen: 2, maxLen: 2,
+    req: (s) => { if (s.cfg.noaccomp) return CONFREJ; s.peerAcfc = true; return CONFACK; },
+  },
 ]);
 
 export class Lcp implements FsmProtocol {

@@ -256,6 +256,7 @@ export class PppLink {
       {
         role: this.role, auth: this.policy.auth, mru: this.policy.mru, echoInterval: this.policy.lcpEchoInterval,
         echoFailure: this.policy.lcpEchoFailure, clock: this.clock, random: o.random, fsm: this.fsmCfg,
+        nopcomp: this.policy.nopcomp === true, noaccomp: this.policy.noaccomp === true,
       },
       new LcpLinkHost(this),
     );

@@ -41,6 +41,10 @@ export interface PppPolicy {
   authTimeoutMs: number;
   /** Seconds; 0 = off (used by the datapath; carried through). */
   idleSeconds: number;
+  /** pppd `nopcomp`: Configure-Reject the peer's PFC (absent = accept it). */
+  nopcomp?: boolean;
+  /** pppd `noaccomp`: Configure-Reject the peer's ACFC (absent = accept it). */
+  noaccomp?: boolean;
 }
 
 /**

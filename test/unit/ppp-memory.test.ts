@@ -28,7 +28,7 @@ function jsonLogger(): { log: ReturnType<typeof createLogger>; lines: string[] }
       cb();
     },
   });
-  return { log: createLogger({ format: 'json', destination, level: 'info' }), lines };
+  return { log: createLogger({ format: 'json', destination, level: 'debug' }), lines };
 }
 
 const noTime = (l: string) => l.replace(/"time":\d+,/, '');
@@ -74,7 +74,8 @@ test('link log lines: component "ppp" in the same place a child logger put it (s
   // The reference: the same calls on a pino child logger with { component: 'ppp' }.
   const ref = jsonLogger();
   const refLog = ref.log.child({ component: 'session' }).child({ sessionId: 's-1', client: '192.0.2.9' }).child({ component: 'ppp' });
-  refLog.info({ user: 'alice', local: '10.0.0.1', peer: '10.0.0.2', mtu: 1400, mru: 1400, mppe: '128 stateless', auth: 'mschapv2' }, 'PPP link up');
+  // debug on the server: the session's 'session up' line is the info one.
+  refLog.debug({ user: 'alice', local: '10.0.0.1', peer: '10.0.0.2', mtu: 1400, mru: 1400, mppe: '128 stateless', auth: 'mschapv2' }, 'PPP link up');
   refLog.info({ user: 'alice', reason: 'admin says bye', mppe: { mode: 'stateless', decryptErrors: 0, resetRequestsSent: 0, resetRequestsReceived: 0 } }, 'PPP link down');
 
   const linkLines = got.lines.filter((l) => l.includes('"msg":"PPP link'));
