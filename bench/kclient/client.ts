@@ -9,6 +9,7 @@ import { ClientConnection } from '../../src/control/client-connection.js';
 import { DEFAULT_PPP_POLICY, type PppPolicy } from '../../src/ppp/types.js';
 import { systemClock } from '../../src/util/clock.js';
 import { systemRandom } from '../../src/util/random.js';
+import { closeControlConns } from '../common/control-conns.js';
 import { KClientSession, type KClientLink, type KClientNative } from './session.js';
 
 export interface KClientOptions {
@@ -110,22 +111,7 @@ export async function runKClient(o: KClientOptions): Promise<KClientRun> {
 
   const closeAll = async (timeout = 5000): Promise<void> => {
     await Promise.all(sessions.map((s) => s.close(timeout)));
-    await Promise.all(conns.map(async (c) => {
-      await c.ready.catch(() => {});
-      if (c.cc.state === 'established') await c.cc.stop(1);
-      c.socket.end();
-    }));
-    await Promise.all(conns.map((c) => new Promise<void>((r) => {
-      if (c.socket.destroyed || c.socket.closed) return r();
-      const t = setTimeout(() => {
-        c.socket.destroy();
-        r();
-      }, timeout);
-      c.socket.once('close', () => {
-        clearTimeout(t);
-        r();
-      });
-    })));
+    await closeControlConns(conns, timeout);
   };
 
   const t0 = clock.now();

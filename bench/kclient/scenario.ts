@@ -11,9 +11,7 @@
 //   ppp-left       pppN interfaces left after the hang-up (should be empty)
 //   client-status  ok | up-failed | afterup-failed | hangup-failed
 // The after-up shell sees $IFNAME, $LOCAL, $REMOTE of the first session.
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nodeEntryCommand, repoRoot } from '../../test/interop/harness/node-entry.js';
 import { shq } from '../../test/interop/harness/uml.js';
 
 export const KCLIENT_EXIT = { OK: 0, UP_FAILED: 10, AFTER_UP_FAILED: 20, HANGUP_FAILED: 30 } as const;
@@ -32,22 +30,11 @@ export interface KClientScenarioOptions {
   extraArgs?: string[];
 }
 
-/** Repository root (package.json + native/) from this file, in the tree or under dist/. */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
-    dir = resolve(dir, '..');
-  }
-  throw new Error('repository root not found');
-}
+export { repoRoot };
 
 /** argv prefix that runs kclient: the compiled JS next to this file, else the TS via tsx. */
 export function kclientCommand(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const js = join(here, 'main.js');
-  if (existsSync(js)) return [process.execPath, js];
-  return [process.execPath, '--import', 'tsx', join(here, 'main.ts')];
+  return nodeEntryCommand(import.meta.url, 'main');
 }
 
 /**

@@ -5,14 +5,10 @@
 // by our PPP engine in the client role. Only control frames reach this
 // process: LCP/CHAP on the channel fd, CCP/IPCP on the unit fd; the data
 // (iperf3, ping) goes through pptp.ko + ppp_generic + ppp_mppe.
-import type { Logger } from 'pino';
-import type { ClientCall, ClientConnection } from '../../src/control/client-connection.js';
-import { createPeerAuthenticator } from '../../src/ppp/auth/index.js';
-import { PppClientLink } from '../../src/ppp/link.js';
-import type { LinkUpInfo, PppPolicy } from '../../src/ppp/types.js';
-import type { Clock, Timer } from '../../src/util/clock.js';
-import type { RandomSource } from '../../src/util/random.js';
+import type { ClientConnection } from '../../src/control/client-connection.js';
+import type { LinkUpInfo } from '../../src/ppp/types.js';
 import { KernelPppCall, PPP_IP, type KpppNative } from '../../native/kppp.js';
+import { BenchClientSession, type ClientSessionBase } from '../common/client-session.js';
 
 /** What the session needs from the addon (a structural subset of NativeAddon). */
 export interface KClientNative extends KpppNative {
@@ -24,12 +20,8 @@ export interface KClientNative extends KpppNative {
   ifSetUp(name: string, up: boolean): void;
 }
 
-export interface KClientContext {
+export interface KClientContext extends ClientSessionBase {
   native: KClientNative;
-  clock: Clock;
-  random: RandomSource;
-  log: Logger;
-  policy: PppPolicy;
   /** Our outer IPv4 (the control connection's local address): AF_PPPOX bind. */
   localIp: string;
   /** The server's outer IPv4: AF_PPPOX connect. */
@@ -54,9 +46,7 @@ const MPPE_PAD = 4;
 /** NCP frames that overtake the end of authentication (two fds, two pollers) are kept, at most this many. */
 const MAX_HELD = 8;
 
-export class KClientSession {
-  state: 'new' | 'calling' | 'negotiating' | 'up' | 'closing' | 'done' = 'new';
-  call: ClientCall | undefined;
+export class KClientSession extends BenchClientSession<KClientLink> {
   link: KClientLink | undefined;
   /** Why it ended (set once). */
   endReason: string | undefined;
@@ -64,24 +54,15 @@ export class KClientSession {
   onDropped: ((reason: string) => void) | undefined;
 
   private kcall: KernelPppCall | undefined;
-  private ppp: PppClientLink | undefined;
   private readonly pollers: unknown[] = [];
   private held: Uint8Array[] = [];
   private mppeArmed = false;
   private mppeIsUp = false;
-  private settle: { resolve(l: KClientLink): void; reject(e: Error): void } | undefined;
-  private setupTimer: Timer | undefined;
   private t0 = 0;
-  private callGone = false;
-  private callEnded: (() => void) | undefined;
-  private linkDead: (() => void) | undefined;
-  private conn: ClientConnection | undefined;
 
-  constructor(
-    readonly index: number,
-    private readonly ctx: KClientContext,
-    private readonly credentials: { user: string; password: string },
-  ) {}
+  constructor(index: number, private readonly ctx: KClientContext, credentials: { user: string; password: string }) {
+    super(index, ctx, credentials);
+  }
 
   /** Places the call, attaches it to the kernel and brings the link up. */
   async open(conn: ClientConnection, timeoutMs: number): Promise<KClientLink> {
@@ -92,12 +73,7 @@ export class KClientSession {
     const call = await conn.call({ timeoutMs, onEnd: (end) => this.callDisconnected(end.reason) });
     this.call = call;
     if (this.callGone) throw new Error(`call ended at once: ${this.endReason ?? ''}`);
-    this.state = 'negotiating';
-    const done = new Promise<KClientLink>((resolve, reject) => (this.settle = { resolve, reject }));
-    this.setupTimer = ctx.clock.setTimer(Math.max(1, timeoutMs - (ctx.clock.now() - this.t0)), () => {
-      this.setupTimer = undefined;
-      this.fail(`set-up timeout (PPP phase ${this.ppp?.phase ?? 'none'})`);
-    });
+    const done = this.beginSetup(this.t0, timeoutMs, () => `set-up timeout (PPP phase ${this.ppp?.phase ?? 'none'})`);
     try {
       this.kcall = KernelPppCall.open(ctx.native, {
         localIp: ctx.localIp,
@@ -111,34 +87,18 @@ export class KClientSession {
       this.fail(`cannot attach the call to the kernel: ${(e as Error).message}`);
       return done;
     }
-    this.ppp = new PppClientLink({
-      policy: ctx.policy,
-      credentials: this.credentials,
-      clock: ctx.clock,
-      random: ctx.random,
-      log: ctx.log,
-      dataMode: 'kernel',
-      factories: {
-        createPeerAuthenticator: (method, actx) => createPeerAuthenticator(method, {
-          ...actx,
-          done: (out) => {
-            actx.done(out);
-            if (out.ok) this.replayHeld();
-          },
-        }),
-      },
-      hooks: {
-        // Kernel MPPE starts each direction when a CCP Configure-Ack passes
-        // the unit: the link hands us the start keys before CCP begins and
-        // again before every new CCP round (a server that renegotiates to
-        // stateful), as pppd's ccp_test() does.
-        kernelMppeKeys: (keys) => this.armMppe(keys.sendKey, keys.recvKey),
-        send: (f) => this.sendControl(f),
-        onUp: (info) => this.linkUp(info),
-        onDown: (r) => this.linkDown(r),
-      },
+    const link = this.createLink('kernel', (out) => {
+      if (out.ok) this.replayHeld();
+    }, {
+      // Kernel MPPE starts each direction when a CCP Configure-Ack passes
+      // the unit: the link hands us the start keys before CCP begins and
+      // again before every new CCP round (a server that renegotiates to
+      // stateful), as pppd's ccp_test() does.
+      kernelMppeKeys: (keys) => this.armMppe(keys.sendKey, keys.recvKey),
+      send: (f) => this.sendControl(f),
+      onUp: (info) => this.linkUp(info),
     });
-    this.ppp.start();
+    link.start();
     return done;
   }
 
@@ -253,35 +213,21 @@ export class KClientSession {
       this.fail(`cannot bring ${k.ifname} up: ${(e as Error).message}`);
       return;
     }
-    this.state = 'up';
-    this.setupTimer?.cancel();
-    this.setupTimer = undefined;
-    const s = this.settle;
-    this.settle = undefined;
-    s?.resolve(this.link);
+    this.setupDone(this.link);
   }
 
-  private linkDown(reason: string): void {
+  protected noteLinkDown(reason: string): void {
     this.endReason ??= reason;
-    const dead = this.linkDead;
-    this.linkDead = undefined;
-    dead?.();
-    if (this.settle) return this.fail(`ppp: ${reason}`);
-    if (this.state === 'up') {
-      // Ended on its own (peer's Terminate, echo failure): clear the call too.
-      this.state = 'done';
-      if (this.call && !this.callGone) this.conn?.clearCall(this.call.callId);
-      this.release();
-      this.onDropped?.(reason);
-    }
+  }
+
+  protected override droppedWhileUp(reason: string): void {
+    this.onDropped?.(reason);
   }
 
   private callDisconnected(reason: string): void {
-    this.callGone = true;
+    const cb = this.callGoneWaiter();
     this.endReason ??= `call ended: ${reason}`;
-    const cb = this.callEnded;
-    this.callEnded = undefined;
-    if (this.settle) this.fail(`pptp: call ended by the server during ${this.ppp?.phase ?? 'set-up'}: ${reason}`);
+    if (this.settingUp) this.fail(`pptp: call ended by the server during ${this.ppp?.phase ?? 'set-up'}: ${reason}`);
     const wasUp = this.state === 'up';
     this.ppp?.lowerDown(`call ended: ${reason}`);
     if (wasUp && this.state === 'up') {
@@ -291,18 +237,13 @@ export class KClientSession {
     cb?.();
   }
 
-  private fail(reason: string): void {
-    const s = this.settle;
-    if (!s) return;
-    this.settle = undefined;
-    this.setupTimer?.cancel();
-    this.setupTimer = undefined;
-    this.state = 'done';
-    this.endReason ??= reason;
-    if (this.ppp && this.ppp.phase !== 'dead') this.ppp.lowerDown(reason);
-    if (this.call && !this.callGone) this.conn?.clearCall(this.call.callId);
-    this.release();
-    s.reject(new Error(reason));
+  protected override fail(reason: string): void {
+    if (this.settingUp) this.endReason ??= reason;
+    super.fail(reason);
+  }
+
+  protected setupError(reason: string): Error {
+    return new Error(reason);
   }
 
   /**
@@ -310,43 +251,12 @@ export class KClientSession {
    * then Call-Clear-Request and the server's CDN, each bounded; then the
    * kernel call goes (pppN disappears).
    */
-  async close(timeoutMs: number): Promise<void> {
-    if (this.state === 'done' || this.state === 'closing') return;
-    this.state = 'closing';
-    const link = this.ppp;
-    if (link && link.phase !== 'dead') {
-      await new Promise<void>((resolve) => {
-        const t = this.ctx.clock.setTimer(timeoutMs, resolve);
-        this.linkDead = () => {
-          t.cancel();
-          resolve();
-        };
-        link.close('kclient: hang-up');
-      });
-    }
-    if (this.call && !this.callGone && this.conn) {
-      await new Promise<void>((resolve) => {
-        const t = this.ctx.clock.setTimer(timeoutMs, () => {
-          this.callEnded = undefined;
-          resolve();
-        });
-        this.callEnded = () => {
-          t.cancel();
-          resolve();
-        };
-        if (!this.conn!.clearCall(this.call!.callId)) {
-          t.cancel();
-          this.callEnded = undefined;
-          resolve();
-        }
-      });
-    }
-    this.release();
-    this.state = 'done';
+  close(timeoutMs: number): Promise<void> {
+    return this.hangUp(timeoutMs, 'kclient: hang-up');
   }
 
   /** Pollers off, then the kernel call (disconnect, unit, channel, socket). Idempotent. */
-  private release(): void {
+  protected release(): void {
     for (const p of this.pollers.splice(0)) {
       try {
         this.ctx.native.pollerStop(p);

@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import type { RandomSource } from '../../src/util/random.js';
 import { ipv4ToUint32 } from '../../native/ipv4.js';
+import { closeControlConns } from '../common/control-conns.js';
 import { pooledRandom } from './random-pool.js';
 import { LoadSession, reasonCategory, SetupError } from './session.js';
 import { ratePerSecond, ReasonCounter, summarize, type Percentiles } from './stats.js';
@@ -309,19 +310,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
     const allDone = clock.now();
 
     // Control connections: StopCCRQ (as Windows does) and close.
-    await Promise.all(conns.map(async (c) => {
-      await c.ready.catch(() => {});
-      if (c.cc.state === 'established') await c.cc.stop(1);
-      c.socket.end();
-    }));
-    await Promise.all(conns.map((c) => new Promise<void>((r) => {
-      if (c.socket.destroyed) return r();
-      const t = setTimeout(() => c.socket.destroy(), closeTimeoutMs);
-      c.socket.once('close', () => {
-        clearTimeout(t);
-        r();
-      });
-    })));
+    await closeControlConns(conns, closeTimeoutMs);
 
     const drops = new ReasonCounter();
     const rtts: number[] = [];

@@ -1,24 +1,16 @@
 // One load-generator session: a PPTP call on a (shared) client control
 // connection, its GRE call in the shared demux, and a client PPP link
 // (LCP, MS-CHAPv2 as the authenticating peer, CCP/MPPE, IPCP) in userspace.
-import type { Logger } from 'pino';
 import { CallRefusedError, type ClientCall, type ClientConnection } from '../../src/control/client-connection.js';
 import { GreCall } from '../../src/gre/engine.js';
 import type { GreDemux } from '../../src/gre/demux.js';
 import type { GreHeader } from '../../src/protocol/gre/codec.js';
-import { createPeerAuthenticator } from '../../src/ppp/auth/index.js';
-import { PppClientLink } from '../../src/ppp/link.js';
-import type { LinkUpInfo, PppPolicy } from '../../src/ppp/types.js';
-import type { Clock, Timer } from '../../src/util/clock.js';
+import type { LinkUpInfo } from '../../src/ppp/types.js';
 import { PptpdError } from '../../src/util/errors.js';
-import type { RandomSource } from '../../src/util/random.js';
+import { BenchClientSession, type ClientSessionBase, type ClientSessionState } from '../common/client-session.js';
 import { ICMP_ECHO_REPLY, parseIcmpEcho, writeIcmpEcho } from './icmp.js';
 
-export interface SessionContext {
-  clock: Clock;
-  random: RandomSource;
-  log: Logger;
-  policy: PppPolicy;
+export interface SessionContext extends ClientSessionBase {
   demux: GreDemux;
   /** Server's outer IPv4 (host-order uint32): GRE destination and demux source. */
   serverAddr: number;
@@ -27,7 +19,7 @@ export interface SessionContext {
   gre?: { reorderTimeoutMs?: number; ackDelayMs?: number };
 }
 
-export type SessionState = 'new' | 'calling' | 'negotiating' | 'up' | 'closing' | 'done';
+export type SessionState = ClientSessionState;
 
 /** Why a session did not come up: `reason` is a short, stable category for the summary. */
 export class SetupError extends Error {
@@ -51,9 +43,7 @@ export function callFailureReason(e: unknown): string {
 // One scratch packet for every session's echo requests: sendIp encrypts it synchronously.
 const echoScratch = new Uint8Array(20 + 8 + 1472);
 
-export class LoadSession {
-  state: SessionState = 'new';
-  call: ClientCall | undefined;
+export class LoadSession extends BenchClientSession<void> {
   up: LinkUpInfo | undefined;
   /** Set-up time in ms (start of open() → PPP link up). */
   setupMs = -1;
@@ -67,29 +57,19 @@ export class LoadSession {
   pingsReceived = 0;
   readonly rtts: number[] = [];
 
-  private link: PppClientLink | undefined;
   private gre: GreCall | undefined;
-  private conn: ClientConnection | undefined;
   private registered = false;
   private seq = 0;
   private pingSentAt = 0;
   private ourAddr = 0;
   private serverTunnelAddr = 0;
-  private settle: { resolve(): void; reject(e: SetupError): void } | undefined;
-  private callEnded: (() => void) | undefined;
-  private callGone = false;
   private callEndReason = '';
-  private setupTimer: Timer | undefined;
   private early: EarlyGre | undefined;
   private authFailure: string | undefined;
-  /** close() waits on this for the end of LCP termination. */
-  private onLinkDead: (() => void) | undefined;
 
-  constructor(
-    readonly index: number,
-    private readonly ctx: SessionContext,
-    private readonly credentials: { user: string; password: string },
-  ) {}
+  constructor(index: number, private readonly ctx: SessionContext, credentials: { user: string; password: string }) {
+    super(index, ctx, credentials);
+  }
 
   /**
    * Places the call and brings the PPP link up. Resolves when IPCP (and MPPE)
@@ -121,17 +101,12 @@ export class LoadSession {
       this.dropEarly();
       throw new SetupError(`pptp: call ended at once (${this.callEndReason})`);
     }
-    this.state = 'negotiating';
-    const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
-    this.setupTimer = ctx.clock.setTimer(Math.max(1, timeoutMs - (ctx.clock.now() - t0)), () => {
-      this.setupTimer = undefined;
-      this.fail('setup timeout');
-    });
+    const done = this.beginSetup(t0, timeoutMs, () => 'setup timeout');
     this.gre = new GreCall({
       peerCallId: call.peerCallId,
       clock: ctx.clock,
       sendPacket: (pkt) => ctx.sendGre(ctx.serverAddr, pkt),
-      deliver: (payload) => this.link?.input(payload),
+      deliver: (payload) => this.ppp?.input(payload),
       ...(ctx.gre?.reorderTimeoutMs !== undefined ? { reorderTimeoutMs: ctx.gre.reorderTimeoutMs } : {}),
       ...(ctx.gre?.ackDelayMs !== undefined ? { ackDelayMs: ctx.gre.ackDelayMs } : {}),
     });
@@ -139,32 +114,16 @@ export class LoadSession {
     this.dropEarly();
     ctx.demux.register(ctx.serverAddr, call.callId, this.gre);
     this.registered = true;
-    this.link = new PppClientLink({
-      policy: ctx.policy,
-      credentials: this.credentials,
-      clock: ctx.clock,
-      random: ctx.random,
-      log: ctx.log,
-      dataMode: 'userspace',
-      // Watch the authenticator's verdict: when the server hangs up right after
-      // a CHAP Failure, its CDN can overtake the link's own (slower) ending.
-      factories: {
-        createPeerAuthenticator: (method, actx) => createPeerAuthenticator(method, {
-          ...actx,
-          done: (out) => {
-            if (!out.ok) this.authFailure = out.reason;
-            actx.done(out);
-          },
-        }),
-      },
-      hooks: {
-        send: (f) => this.gre?.send(f),
-        onUp: (info) => this.onUp(info),
-        onDown: (r) => this.onDown(r),
-        onIp: (p) => this.onIp(p),
-      },
+    // Watch the authenticator's verdict: when the server hangs up right after
+    // a CHAP Failure, its CDN can overtake the link's own (slower) ending.
+    const link = this.createLink('userspace', (out) => {
+      if (!out.ok) this.authFailure = out.reason;
+    }, {
+      send: (f) => this.gre?.send(f),
+      onUp: (info) => this.onUp(info),
+      onIp: (p) => this.onIp(p),
     });
-    this.link.start();
+    link.start();
     // The server's first LCP packets, if they beat its OCRP here.
     if (early) for (const [h, payload] of early.packets) this.gre.input(h, payload);
     await done;
@@ -174,18 +133,16 @@ export class LoadSession {
 
   /** The server ended our call (CDN, StopCCRQ or the TCP connection). */
   private callDisconnected(reason: string): void {
-    this.callGone = true;
+    const cb = this.callGoneWaiter();
     this.callEndReason = reason;
-    const cb = this.callEnded;
-    this.callEnded = undefined;
     if (this.state === 'up') this.dropped = true;
     // During set-up, say which PPP phase the server gave up in (e.g. authenticate).
-    if (this.settle) {
+    if (this.settingUp) {
       this.fail(this.authFailure !== undefined
         ? `ppp: authentication failed: ${this.authFailure}`
-        : `pptp: call ended by server during ${this.link?.phase ?? 'set-up'}: ${reason}`);
+        : `pptp: call ended by server during ${this.ppp?.phase ?? 'set-up'}: ${reason}`);
     }
-    this.link?.lowerDown(`call ended: ${reason}`);
+    this.ppp?.lowerDown(`call ended: ${reason}`);
     this.releaseGre();
     cb?.();
   }
@@ -205,7 +162,7 @@ export class LoadSession {
 
   /** One echo request to the server's tunnel address (no-op unless up). */
   ping(payloadLen: number): void {
-    const link = this.link;
+    const link = this.ppp;
     if (this.state !== 'up' || !link) return;
     this.seq = (this.seq + 1) & 0xffff;
     const n = writeIcmpEcho(echoScratch, this.ourAddr, this.serverTunnelAddr, this.index & 0xffff, this.seq,
@@ -219,41 +176,8 @@ export class LoadSession {
    * Ends the session the way pptp-linux does: LCP Terminate, then
    * Call-Clear-Request, waiting (bounded) for the server's CDN.
    */
-  async close(timeoutMs: number): Promise<void> {
-    if (this.state === 'done' || this.state === 'closing') return;
-    this.state = 'closing';
-    const link = this.link;
-    if (link && link.phase !== 'dead') {
-      await new Promise<void>((resolve) => {
-        const t = this.ctx.clock.setTimer(timeoutMs, resolve);
-        const prev = this.onLinkDead;
-        this.onLinkDead = () => {
-          t.cancel();
-          prev?.();
-          resolve();
-        };
-        link.close('load generator: hold time over');
-      });
-    }
-    if (this.call && !this.callGone && this.conn) {
-      await new Promise<void>((resolve) => {
-        const t = this.ctx.clock.setTimer(timeoutMs, () => {
-          this.callEnded = undefined;
-          resolve();
-        });
-        this.callEnded = () => {
-          t.cancel();
-          resolve();
-        };
-        if (!this.conn!.clearCall(this.call!.callId)) {
-          t.cancel();
-          this.callEnded = undefined;
-          resolve();
-        }
-      });
-    }
-    this.releaseGre();
-    this.state = 'done';
+  close(timeoutMs: number): Promise<void> {
+    return this.hangUp(timeoutMs, 'load generator: hold time over');
   }
 
   private onUp(info: LinkUpInfo): void {
@@ -261,30 +185,12 @@ export class LoadSession {
     this.upAt = this.ctx.clock.now();
     this.ourAddr = ipv4(info.local);
     this.serverTunnelAddr = ipv4(info.peer);
-    this.state = 'up';
-    this.setupTimer?.cancel();
-    this.setupTimer = undefined;
-    const s = this.settle;
-    this.settle = undefined;
-    s?.resolve();
+    this.setupDone();
   }
 
-  private onDown(reason: string): void {
+  protected noteLinkDown(reason: string): void {
     this.downReason = reason;
     if (this.state === 'up') this.dropped = true;
-    const cb = this.onLinkDead;
-    this.onLinkDead = undefined;
-    cb?.();
-    if (this.settle) {
-      this.fail(`ppp: ${reason}`);
-      return;
-    }
-    // A link that died on its own while held: clear its call too.
-    if (this.state === 'up') {
-      this.state = 'done';
-      if (this.call && !this.callGone) this.conn?.clearCall(this.call.callId);
-      this.releaseGre();
-    }
   }
 
   private onIp(p: Uint8Array): void {
@@ -294,17 +200,12 @@ export class LoadSession {
     if (e.seq === this.seq) this.rtts.push(this.ctx.clock.now() - this.pingSentAt);
   }
 
-  private fail(reason: string): void {
-    const s = this.settle;
-    if (!s) return;
-    this.settle = undefined;
-    this.setupTimer?.cancel();
-    this.setupTimer = undefined;
-    this.state = 'done';
-    if (this.link && this.link.phase !== 'dead') this.link.lowerDown(reason);
-    if (this.call && !this.callGone) this.conn?.clearCall(this.call.callId);
+  protected setupError(reason: string): Error {
+    return new SetupError(reasonCategory(reason));
+  }
+
+  protected release(): void {
     this.releaseGre();
-    s.reject(new SetupError(reasonCategory(reason)));
   }
 
   private releaseGre(): void {

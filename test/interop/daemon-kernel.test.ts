@@ -5,9 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Guest, TestNet, interopAvailable } from './harness/uml.js';
-import { CLIENT_EXIT, clientLink, pptpClientScenario } from './harness/client.js';
+import { CLIENT_EXIT } from './harness/client.js';
 import { GuestDaemon } from './harness/guest-daemon.js';
-import { ARCH_CONF, ARCH_OPTIONS, ARCH_SECRETS, POOL, SERVER_PPP_IP } from './harness/archwiki.js';
+import { ARCH_CONF, ARCH_OPTIONS, ARCH_SECRETS, SERVER_PPP_IP } from './harness/archwiki.js';
+import { archTrafficScenario, checkArchTraffic, checkMultiSession, checkOneSession, eventuallyOr, multiSessionScenario } from './harness/daemon-checks.js';
 
 const avail = interopAvailable();
 const skip = avail.ok ? false : `interop unavailable: ${avail.why}`;
@@ -45,12 +46,8 @@ async function failWith(e: unknown, g: Guest): Promise<never> {
   throw new Error(`${(e as Error).message}\n${await g.diagnostics()}\n--- server ---\n${server.rawLog().slice(-4000)}\n${await server.guest.diagnostics()}`);
 }
 
-async function eventually(what: string, fn: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}\n${server.rawLog().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function eventually(what: string, fn: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  return eventuallyOr(what, fn, timeoutMs, 200, () => server.rawLog().slice(-3000));
 }
 
 test('--datapath auto picks the kernel datapath in the guest, and says why', { skip }, () => {
@@ -67,44 +64,14 @@ test('Arch-wiki setup on the kernel datapath: MS-CHAPv2 + MPPE-128, ping and ipe
   const g = await Guest.boot(net, {
     name: `kclient${guestIndex}`,
     index: guestIndex,
-    scenario: pptpClientScenario({
-      server: server.ip,
-      sessions: [{ user: 'user2', password: '123', unit: 0 }],
-      afterUp: [
-        `ping -c 3 -W 5 -I ppp0 ${SERVER_PPP_IP}`,
-        `iperf3 -c ${SERVER_PPP_IP} -t 3 -J > "$RESULTS/iperf-up.json"`,
-        `iperf3 -c ${SERVER_PPP_IP} -t 3 -R -J > "$RESULTS/iperf-down.json"`,
-        'touch "$RESULTS/traffic-done"',
-        'while [ ! -e "$RESULTS/hangup" ]; do sleep 0.1; done',
-      ].join(' && '),
-      upTimeoutSeconds: 30,
-    }),
+    scenario: archTrafficScenario(server.ip),
   });
   await g.waitForFile('traffic-done', 60_000).catch((e) => failWith(e, g));
 
-  const link = await clientLink(g, 0);
-  assert.ok(link, 'client link up');
-  assert.ok(POOL.includes(link.local), `client address ${link.local} in the pool`);
-  assert.equal(link.remote, SERVER_PPP_IP);
-  assert.deepEqual(link.dns, ['8.8.8.8', '8.8.4.4']);
-  const pppLog = await g.read('ppp0.log');
-  assert.match(pppLog, /CHAP authentication succeeded/);
-  assert.match(pppLog, /MPPE 128-bit stateless compression enabled/);
-  assert.match(await g.read('afterup.log'), /3 packets transmitted, 3 received/);
-  for (const dir of ['up', 'down']) {
-    const j = JSON.parse(await g.read(`iperf-${dir}.json`)) as { end: { sum_received: { bytes: number; bits_per_second: number } } };
-    assert.ok(j.end.sum_received.bytes > 100_000, `iperf3 ${dir} moved ${j.end.sum_received.bytes} bytes`);
-    console.log(`# iperf3 ${dir === 'up' ? 'client→server' : 'server→client'}: ${(j.end.sum_received.bits_per_second / 1e6).toFixed(1)} Mbit/s (kernel datapath, pptp-linux client)`);
-  }
+  const link = await checkArchTraffic(g, 'kernel datapath, pptp-linux client');
 
   // pptpctl inside the server guest (its output stays in the guest's results).
-  const sessions = await server.sessions();
-  assert.equal(sessions.length, 1);
-  assert.equal(sessions[0].user, 'user2');
-  assert.equal(sessions[0].peer, link.local);
-  assert.equal(sessions[0].client, g.ip);
-  const ifname = String(sessions[0].ifname);
-  assert.match(ifname, /^ppp\d+$/);
+  const ifname = await checkOneSession(g, link, () => server.sessions());
   const show = await server.pptpctl('show', 'sessions');
   assert.equal(show.code, 0, show.out);
   assert.match(show.out, /user2/);
@@ -151,26 +118,10 @@ test('several sessions at once on the kernel datapath: two on one control connec
   const g = await Guest.boot(net, {
     name: `kmulti${idx}`,
     index: idx,
-    scenario: pptpClientScenario({
-      server: server.ip,
-      beforeDial: `ip addr add ${second}/24 dev eth0`,
-      sessions: [
-        { user: 'user2', password: '123', unit: 0 },
-        { user: 'user2', password: '123', unit: 1 },
-        { user: 'user2', password: '123', unit: 2, localbind: second },
-      ],
-      afterUp: [0, 1, 2].map((u) => `ping -c 2 -W 5 -I ppp${u} ${SERVER_PPP_IP}`).join(' && ')
-        + ' && touch "$RESULTS/traffic-done" && while [ ! -e "$RESULTS/hangup" ]; do sleep 0.1; done',
-    }),
+    scenario: multiSessionScenario(server.ip, second),
   });
   await g.waitForFile('traffic-done', 60_000).catch((e) => failWith(e, g));
-  const links = await Promise.all([0, 1, 2].map((u) => clientLink(g, u)));
-  const addrs = links.map((l) => l?.local);
-  assert.equal(new Set(addrs).size, 3, `distinct addresses: ${addrs.join(', ')}`);
-  for (const a of addrs) assert.ok(POOL.includes(a!));
-  const sessions = await server.sessions();
-  assert.equal(sessions.length, 3);
-  assert.deepEqual(new Set(sessions.map((s) => s.client)), new Set([g.ip, second]));
+  const sessions = await checkMultiSession(g, second, () => server.sessions());
   const ifnames = sessions.map((s) => String(s.ifname));
   assert.equal(new Set(ifnames).size, 3);
   for (const ifname of ifnames) {

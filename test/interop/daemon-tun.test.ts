@@ -5,9 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Guest, TestNet, interopAvailable } from './harness/uml.js';
-import { CLIENT_EXIT, clientLink, pptpClientScenario } from './harness/client.js';
+import { CLIENT_EXIT, pptpClientScenario } from './harness/client.js';
 import { Daemon } from './harness/daemon.js';
-import { ARCH_CONF, ARCH_OPTIONS, ARCH_SECRETS, POOL, SERVER_PPP_IP } from './harness/archwiki.js';
+import { ARCH_CONF, ARCH_OPTIONS, ARCH_SECRETS, SERVER_PPP_IP } from './harness/archwiki.js';
+import { addArchLan, archTrafficScenario, checkArchTraffic, checkMultiSession, checkOneSession, eventuallyOr, multiSessionScenario } from './harness/daemon-checks.js';
 
 const avail = interopAvailable();
 const skip = avail.ok ? false : `interop unavailable: ${avail.why}`;
@@ -20,17 +21,8 @@ let guestIndex = 0;
 before(async () => {
   if (skip) return;
   net = await TestNet.create();
-  // The Arch wiki's server sits on 192.168.1.0/24 (localip 192.168.1.2) and
-  // uses proxyarp: give it that LAN (a veth pair) so the entry has a home.
-  for (const cmd of [
-    ['ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1'],
-    ['ip', 'addr', 'add', '192.168.1.2/24', 'dev', 'lan0'],
-    ['ip', 'link', 'set', 'lan0', 'up'],
-    ['ip', 'link', 'set', 'lan1', 'up'],
-  ]) {
-    const r = await net.exec(cmd);
-    if (r.code !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr}`);
-  }
+  // proxyarp needs the Arch wiki's LAN so the entry has a home.
+  await addArchLan(net);
   daemon = new Daemon(net, { pptpdConf: ARCH_CONF, ppp: { 'options.pptpd': ARCH_OPTIONS, 'chap-secrets': ARCH_SECRETS } });
   await daemon.start();
   // iperf3 server on the host side: reached through the tunnel at 192.168.1.2.
@@ -53,53 +45,19 @@ async function interfaceExists(name: string): Promise<boolean> {
   return r.code === 0;
 }
 
-async function eventually(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}\n${daemon.rawLog().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function eventually(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  return eventuallyOr(what, fn, timeoutMs, 100, () => daemon.rawLog().slice(-3000));
 }
 
 test('Arch-wiki setup verbatim: MS-CHAPv2 + MPPE-128, pool address, DNS, ping, iperf3 both ways, pptpctl, ip-up/ip-down, clean teardown', { skip, timeout: 120_000 }, async () => {
-  const g = await bootClient(pptpClientScenario({
-    server: net.hostIp,
-    sessions: [{ user: 'user2', password: '123', unit: 0 }],
-    afterUp: [
-      `ping -c 3 -W 5 -I ppp0 ${SERVER_PPP_IP}`,
-      `iperf3 -c ${SERVER_PPP_IP} -t 3 -J > "$RESULTS/iperf-up.json"`,
-      `iperf3 -c ${SERVER_PPP_IP} -t 3 -R -J > "$RESULTS/iperf-down.json"`,
-      'touch "$RESULTS/traffic-done"',
-      'while [ ! -e "$RESULTS/hangup" ]; do sleep 0.1; done',
-    ].join(' && '),
-    upTimeoutSeconds: 30,
-  }));
+  const g = await bootClient(archTrafficScenario(net.hostIp));
   await g.waitForFile('traffic-done', 60_000).catch(async (e) => {
     throw new Error(`${(e as Error).message}\n${await g.diagnostics()}\n${daemon.rawLog().slice(-4000)}`);
   });
 
-  const link = await clientLink(g, 0);
-  assert.ok(link, 'client link up');
-  assert.ok(POOL.includes(link.local), `client address ${link.local} in the pool`);
-  assert.equal(link.remote, SERVER_PPP_IP);
-  assert.deepEqual(link.dns, ['8.8.8.8', '8.8.4.4']);
-  const pppLog = await g.read('ppp0.log');
-  assert.match(pppLog, /CHAP authentication succeeded/);
-  assert.match(pppLog, /MPPE 128-bit stateless compression enabled/);
-  assert.match(await g.read('afterup.log'), /3 packets transmitted, 3 received/);
-  for (const dir of ['up', 'down']) {
-    const j = JSON.parse(await g.read(`iperf-${dir}.json`)) as { end: { sum_received: { bytes: number; bits_per_second: number } } };
-    assert.ok(j.end.sum_received.bytes > 100_000, `iperf3 ${dir} moved ${j.end.sum_received.bytes} bytes`);
-    console.log(`# iperf3 ${dir === 'up' ? 'client→server' : 'server→client'}: ${(j.end.sum_received.bits_per_second / 1e6).toFixed(1)} Mbit/s (TUN datapath, pptp-linux client)`);
-  }
+  const link = await checkArchTraffic(g, 'TUN datapath, pptp-linux client');
 
-  const sessions = await daemon.sessions();
-  assert.equal(sessions.length, 1);
-  assert.equal(sessions[0].user, 'user2');
-  assert.equal(sessions[0].peer, link.local);
-  assert.equal(sessions[0].client, g.ip);
-  const ifname = String(sessions[0].ifname);
-  assert.match(ifname, /^ppp\d+$/);
+  const ifname = await checkOneSession(g, link, () => daemon.sessions());
   assert.ok(await interfaceExists(ifname));
   const proxy = await net.exec(['ip', 'neigh', 'show', 'proxy']);
   assert.match(proxy.stdout, new RegExp(`${link.local.replace(/\./g, '\\.')} dev lan0`), 'proxyarp entry on the LAN interface');
@@ -140,28 +98,12 @@ test('several sessions at once: two on one control connection, one on its own; d
   const g = await Guest.boot(net, {
     name: `multi${idx}`,
     index: idx,
-    scenario: pptpClientScenario({
-      server: net.hostIp,
-      beforeDial: `ip addr add ${second}/24 dev eth0`,
-      sessions: [
-        { user: 'user2', password: '123', unit: 0 },
-        { user: 'user2', password: '123', unit: 1 },
-        { user: 'user2', password: '123', unit: 2, localbind: second },
-      ],
-      afterUp: [0, 1, 2].map((u) => `ping -c 2 -W 5 -I ppp${u} ${SERVER_PPP_IP}`).join(' && ')
-        + ' && touch "$RESULTS/traffic-done" && while [ ! -e "$RESULTS/hangup" ]; do sleep 0.1; done',
-    }),
+    scenario: multiSessionScenario(net.hostIp, second),
   });
   await g.waitForFile('traffic-done', 60_000).catch(async (e) => {
     throw new Error(`${(e as Error).message}\n${await g.diagnostics()}\n${daemon.rawLog().slice(-4000)}`);
   });
-  const links = await Promise.all([0, 1, 2].map((u) => clientLink(g, u)));
-  const addrs = links.map((l) => l?.local);
-  assert.equal(new Set(addrs).size, 3, `distinct addresses: ${addrs.join(', ')}`);
-  for (const a of addrs) assert.ok(POOL.includes(a!));
-  const sessions = await daemon.sessions();
-  assert.equal(sessions.length, 3);
-  assert.deepEqual(new Set(sessions.map((s) => s.client)), new Set([g.ip, second]));
+  await checkMultiSession(g, second, () => daemon.sessions());
   const conns = daemon.lines().filter((o) => o.msg === 'control connection established' || /SCCRQ/.test(String(o.msg)));
   assert.ok(conns.length >= 2, 'two control connections seen');
   await g.put('hangup');

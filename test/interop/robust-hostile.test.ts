@@ -17,6 +17,7 @@ import { Guest, TestNet, interopAvailable } from './harness/uml.js';
 import { Daemon } from './harness/daemon.js';
 import { ARCH_CONF, ARCH_OPTIONS, ARCH_SECRETS, SERVER_PPP_IP } from './harness/archwiki.js';
 import { GuestShell, shellScenario, MSCHAPV2_MPPE128 } from './harness/guest-shell.js';
+import { addArchLan, eventuallyOr } from './harness/daemon-checks.js';
 
 const avail = interopAvailable();
 const skip = avail.ok ? false : `interop unavailable: ${avail.why}`;
@@ -67,27 +68,14 @@ async function attack(...args: string[]): Promise<Record<string, any>> {
   return JSON.parse(last) as Record<string, any>;
 }
 
-async function eventually(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}\n${daemon.rawLog().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function eventually(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  return eventuallyOr(what, fn, timeoutMs, 200, () => daemon.rawLog().slice(-3000));
 }
 
 before(async () => {
   if (skip) return;
   net = await TestNet.create();
-  // The Arch wiki's server sits on 192.168.1.0/24 with proxyarp: give it that LAN.
-  for (const cmd of [
-    ['ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1'],
-    ['ip', 'addr', 'add', '192.168.1.2/24', 'dev', 'lan0'],
-    ['ip', 'link', 'set', 'lan0', 'up'],
-    ['ip', 'link', 'set', 'lan1', 'up'],
-  ]) {
-    const r = await net.exec(cmd);
-    if (r.code !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr}`);
-  }
+  await addArchLan(net);
   daemon = new Daemon(net, { pptpdConf: ARCH_CONF, ppp: { 'options.pptpd': ARCH_OPTIONS, 'chap-secrets': ARCH_SECRETS } });
   const [a, b] = await Promise.all([
     Guest.boot(net, { name: 'hostile-client', index: 1, scenario: shellScenario() }),

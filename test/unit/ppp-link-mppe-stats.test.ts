@@ -4,32 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ipPacket, makePair } from '../helpers/ppp-harness.js';
-
-const isData = (f: Uint8Array) => f[0] === 0xff && f[2] === 0x00 && f[3] === 0xfd;
+import { startStatefulLossyPair } from '../helpers/ppp-lossy-pair.js';
 
 test('stateful MPPE loss: the receiver counts each discarded packet and one Reset-Request sent, the sender one received', async () => {
-  const stateful = { required: true, allow40: false, allow56: false, allow128: true, stateful: true };
-  let dropNext = false;
-  const p = makePair({
-    server: { mppe: stateful },
-    client: { mppe: stateful },
-    filter: (dir, f) => {
-      if (dir === 'c2s' && isData(f) && dropNext) {
-        dropNext = false;
-        return false;
-      }
-      return true;
-    },
-  });
-  p.server.link.start();
-  p.client.link.start();
-  await p.settle();
+  const { p, dropNextC2sData } = await startStatefulLossyPair();
   const zero = { mppeErrors: 0, ccpResetsSent: 0, ccpResetsReceived: 0 };
   const pick = (s: typeof p.server.link.stats) => ({ mppeErrors: s.mppeErrors, ccpResetsSent: s.ccpResetsSent, ccpResetsReceived: s.ccpResetsReceived });
   assert.deepEqual(pick(p.server.link.stats), zero);
   const pkt = (n: number) => ipPacket('10.0.0.2', '10.0.0.1', `packet ${n}`);
   p.client.link.sendIp(pkt(1));
-  dropNext = true;
+  dropNextC2sData();
   p.client.link.sendIp(pkt(2)); // lost
   await p.settle();
   p.client.link.sendIp(pkt(3)); // out of sync: discarded, Reset-Request

@@ -4,8 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hex, ipPacket, makePair, openLcp, scriptedServer, toHex } from '../helpers/ppp-harness.js';
-
-const isData = (f: Uint8Array) => f[0] === 0xff && f[2] === 0x00 && f[3] === 0xfd;
+import { isMppeData as isData, startStatefulLossyPair } from '../helpers/ppp-lossy-pair.js';
 const isCcp = (f: Uint8Array, code: number) => f[2] === 0x80 && f[3] === 0xfd && f[4] === code;
 
 test('LCP → MS-CHAPv2 → CCP (MPPE-128 stateless) → IPCP, then IP both ways through MPPE', async () => {
@@ -118,27 +117,12 @@ test('client asking for a specific address gets it when the rules allow', async 
 });
 
 test('stateful MPPE: a lost packet → one CCP Reset-Request → the peer flushes → decryption resumes', async () => {
-  const stateful = { required: true, allow40: false, allow56: false, allow128: true, stateful: true };
-  let dropNext = false;
-  const p = makePair({
-    server: { mppe: stateful },
-    client: { mppe: stateful },
-    filter: (dir, f) => {
-      if (dir === 'c2s' && isData(f) && dropNext) {
-        dropNext = false;
-        return false;
-      }
-      return true;
-    },
-  });
-  p.server.link.start();
-  p.client.link.start();
-  await p.settle();
+  const { p, dropNextC2sData } = await startStatefulLossyPair();
   assert.deepEqual([p.server.ups[0]?.mppe?.stateful, p.client.ups[0]?.mppe?.stateful], [true, true]);
   const pkt = (n: number) => ipPacket('10.0.0.2', '10.0.0.1', `packet ${n}`);
   p.client.link.sendIp(pkt(1));
   await p.settle();
-  dropNext = true;
+  dropNextC2sData();
   p.client.link.sendIp(pkt(2)); // lost
   await p.settle();
   p.client.link.sendIp(pkt(3)); // cannot be decrypted: server asks for a reset

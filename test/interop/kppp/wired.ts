@@ -1,9 +1,7 @@
 // Host side of the "two kernel PPP endpoints wired together" set-up: builds
 // each guest's endpoint configurations and scenario script. Used by
 // test/interop/kppp-wired.test.ts and bench/ceiling/run.ts.
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nodeEntryCommand, repoRoot } from '../harness/node-entry.js';
 import { shq } from '../harness/uml.js';
 import type { EndpointConfig } from './endpoint.js';
 
@@ -24,22 +22,11 @@ export interface WiredMode {
   b?: Pick<EndpointConfig, 'background' | 'exec' | 'syncTimeoutMs'>;
 }
 
-/** Repository root (has package.json) from this file, in src or dist. */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
-    dir = resolve(dir, '..');
-  }
-  throw new Error('repository root not found');
-}
+export { repoRoot };
 
 /** argv prefix that runs the endpoint: compiled JS under dist, else via tsx. */
 export function endpointCommand(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const js = join(here, 'endpoint.js');
-  if (existsSync(js)) return [process.execPath, js];
-  return [process.execPath, '--import', 'tsx', join(here, 'endpoint.ts')];
+  return nodeEntryCommand(import.meta.url, 'endpoint');
 }
 
 function config(side: 'A' | 'B', m: WiredMode, ipA: string, ipB: string): EndpointConfig {

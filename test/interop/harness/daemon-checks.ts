@@ -1,0 +1,128 @@
+// What the daemon interop tests (our daemon on the TUN datapath on the host,
+// or on the kernel datapath in a guest; pptp-linux + pppd clients in guests)
+// set up and check the same way: the Arch wiki's LAN for proxyarp, polling
+// with the daemon's log on timeout, the Arch-wiki traffic run (ping, iperf3
+// both ways) and the three-sessions-on-two-connections run.
+import assert from 'node:assert/strict';
+import { Guest, TestNet } from './uml.js';
+import { clientLink, pptpClientScenario, type ClientLink } from './client.js';
+import { POOL, SERVER_PPP_IP } from './archwiki.js';
+
+/** The Arch wiki's server sits on 192.168.1.0/24 (localip 192.168.1.2) with proxyarp: a veth pair gives it that LAN. */
+export async function addArchLan(net: TestNet): Promise<void> {
+  for (const cmd of [
+    ['ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1'],
+    ['ip', 'addr', 'add', '192.168.1.2/24', 'dev', 'lan0'],
+    ['ip', 'link', 'set', 'lan0', 'up'],
+    ['ip', 'link', 'set', 'lan1', 'up'],
+  ]) {
+    const r = await net.exec(cmd);
+    if (r.code !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr}`);
+  }
+}
+
+/**
+ * Polls `fn` every `stepMs` until true; after `timeoutMs` throws with
+ * `context()` (the tail of the daemon's log) appended.
+ */
+export async function eventuallyOr(
+  what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number, stepMs: number, context: () => string,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}\n${context()}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** Waits while the guest's after-up shell runs its traffic until this file appears. */
+export const HOLD_UNTIL_HANGUP = 'touch "$RESULTS/traffic-done" && while [ ! -e "$RESULTS/hangup" ]; do sleep 0.1; done';
+
+/** user2/123 on ppp0: 3 pings and 3 s of iperf3 each way to the server's tunnel address, then holds (HOLD_UNTIL_HANGUP). */
+export function archTrafficScenario(server: string): string {
+  return pptpClientScenario({
+    server,
+    sessions: [{ user: 'user2', password: '123', unit: 0 }],
+    afterUp: [
+      `ping -c 3 -W 5 -I ppp0 ${SERVER_PPP_IP}`,
+      `iperf3 -c ${SERVER_PPP_IP} -t 3 -J > "$RESULTS/iperf-up.json"`,
+      `iperf3 -c ${SERVER_PPP_IP} -t 3 -R -J > "$RESULTS/iperf-down.json"`,
+      HOLD_UNTIL_HANGUP,
+    ].join(' && '),
+    upTimeoutSeconds: 30,
+  });
+}
+
+/**
+ * The client side of archTrafficScenario once 'traffic-done' is there: a pool
+ * address, the server's tunnel address and DNS, MS-CHAPv2 + MPPE-128
+ * stateless, every ping answered, iperf3 moved data both ways (its rates are
+ * printed, labelled with `what`).
+ */
+export async function checkArchTraffic(g: Guest, what: string): Promise<ClientLink> {
+  const link = await clientLink(g, 0);
+  assert.ok(link, 'client link up');
+  assert.ok(POOL.includes(link.local), `client address ${link.local} in the pool`);
+  assert.equal(link.remote, SERVER_PPP_IP);
+  assert.deepEqual(link.dns, ['8.8.8.8', '8.8.4.4']);
+  const pppLog = await g.read('ppp0.log');
+  assert.match(pppLog, /CHAP authentication succeeded/);
+  assert.match(pppLog, /MPPE 128-bit stateless compression enabled/);
+  assert.match(await g.read('afterup.log'), /3 packets transmitted, 3 received/);
+  for (const dir of ['up', 'down']) {
+    const j = JSON.parse(await g.read(`iperf-${dir}.json`)) as { end: { sum_received: { bytes: number; bits_per_second: number } } };
+    assert.ok(j.end.sum_received.bytes > 100_000, `iperf3 ${dir} moved ${j.end.sum_received.bytes} bytes`);
+    console.log(`# iperf3 ${dir === 'up' ? 'client→server' : 'server→client'}: ${(j.end.sum_received.bits_per_second / 1e6).toFixed(1)} Mbit/s (${what})`);
+  }
+  return link;
+}
+
+/**
+ * Three user2 sessions from one guest: units 0 and 1 on one control
+ * connection from its own address, unit 2 on another from `second` (added
+ * to eth0); each pings the server's tunnel address twice, then holds.
+ */
+export function multiSessionScenario(server: string, second: string): string {
+  return pptpClientScenario({
+    server,
+    beforeDial: `ip addr add ${second}/24 dev eth0`,
+    sessions: [
+      { user: 'user2', password: '123', unit: 0 },
+      { user: 'user2', password: '123', unit: 1 },
+      { user: 'user2', password: '123', unit: 2, localbind: second },
+    ],
+    afterUp: [0, 1, 2].map((u) => `ping -c 2 -W 5 -I ppp${u} ${SERVER_PPP_IP}`).join(' && ') + ` && ${HOLD_UNTIL_HANGUP}`,
+  });
+}
+
+/**
+ * The client and server sides of multiSessionScenario once 'traffic-done' is
+ * there: three distinct pool addresses, three sessions from the guest's two
+ * addresses. Returns the server's sessions.
+ */
+export async function checkMultiSession(
+  g: Guest, second: string, sessionsOnServer: () => Promise<Array<Record<string, unknown>>>,
+): Promise<Array<Record<string, unknown>>> {
+  const links = await Promise.all([0, 1, 2].map((u) => clientLink(g, u)));
+  const addrs = links.map((l) => l?.local);
+  assert.equal(new Set(addrs).size, 3, `distinct addresses: ${addrs.join(', ')}`);
+  for (const a of addrs) assert.ok(POOL.includes(a!));
+  const sessions = await sessionsOnServer();
+  assert.equal(sessions.length, 3);
+  assert.deepEqual(new Set(sessions.map((s) => s.client)), new Set([g.ip, second]));
+  return sessions;
+}
+
+/** The server lists exactly the one user2 session of `link` from guest `g`; returns its interface name. */
+export async function checkOneSession(
+  g: Guest, link: ClientLink, sessionsOnServer: () => Promise<Array<Record<string, unknown>>>,
+): Promise<string> {
+  const sessions = await sessionsOnServer();
+  assert.equal(sessions.length, 1);
+  assert.equal(sessions[0]!.user, 'user2');
+  assert.equal(sessions[0]!.peer, link.local);
+  assert.equal(sessions[0]!.client, g.ip);
+  const ifname = String(sessions[0]!.ifname);
+  assert.match(ifname, /^ppp\d+$/);
+  return ifname;
+}
