@@ -77,9 +77,10 @@ export class TxQueue<T extends Uint32Array<ArrayBuffer> | Int32Array<ArrayBuffer
   readonly lengths = new Uint32Array(TX_SLOTS);
   count = 0;
   private used = 0;
-  private scheduled = false;
+  /** The pending end-of-turn flush, if any. */
+  private immediate: NodeJS.Immediate | undefined;
   private readonly runFlush = (): void => {
-    this.scheduled = false;
+    this.immediate = undefined;
     this.flushFn(this);
   };
 
@@ -93,19 +94,41 @@ export class TxQueue<T extends Uint32Array<ArrayBuffer> | Int32Array<ArrayBuffer
    * `data` (the caller fills it in place), or -1 if len is 0 or > a slot.
    */
   reserve(target: number, len: number): number {
-    if (len <= 0 || len > TX_SLOT_SIZE) return -1;
-    if (this.count === TX_SLOTS || this.used + len > this.data.length) this.flushFn(this);
+    const off = this.begin(len);
+    if (off < 0) return -1;
+    this.commit(target, off, 0, len);
+    return off;
+  }
+
+  /**
+   * In-place writing of a packet whose final size is not known yet (a
+   * decryption): room for up to `max` bytes at the returned offset of
+   * `data`, or -1 (0 or more than a slot). Nothing is held until commit():
+   * not committing is the abort.
+   */
+  begin(max: number): number {
+    if (!(max > 0 && max <= TX_SLOT_SIZE)) return -1;
+    if (this.count === TX_SLOTS || this.used + max > this.data.length) this.flushFn(this);
+    return this.used;
+  }
+
+  /**
+   * Queues data[start + skip, + len) for `target`, written there since
+   * begin() returned `start`. False (nothing queued) when anything was queued
+   * or flushed in between, or the packet is empty or out of the arena.
+   */
+  commit(target: number, start: number, skip: number, len: number): boolean {
+    const off = start + skip;
+    if (start !== this.used || this.count === TX_SLOTS || !(skip >= 0 && len > 0 && len <= TX_SLOT_SIZE) || off + len > this.data.length) {
+      return false;
+    }
     const i = this.count++;
-    const off = this.used;
     this.offsets[i] = off;
     this.lengths[i] = len;
     this.targets[i] = target;
-    this.used += len;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.runFlush);
-    }
-    return off;
+    this.used = off + len;
+    this.immediate ??= setImmediate(this.runFlush);
+    return true;
   }
 
   /** Copies `pkt` in; false when it cannot be queued (empty or too big). */
@@ -116,9 +139,18 @@ export class TxQueue<T extends Uint32Array<ArrayBuffer> | Int32Array<ArrayBuffer
     return true;
   }
 
-  /** Forgets every queued packet (after a flush). */
+  /**
+   * Forgets every queued packet (after a flush), and the end-of-turn flush
+   * with them: a pending immediate makes libuv poll without blocking once
+   * more (an extra epoll_wait per receive batch when the owner already
+   * flushed explicitly at the end of the batch).
+   */
   clear(): void {
     this.count = 0;
     this.used = 0;
+    if (this.immediate !== undefined) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
   }
 }

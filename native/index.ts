@@ -115,6 +115,16 @@ export interface NativeAddon extends KpppNative {
   // RangeError for any offset/length/layout outside its array, TypeError for
   // a non-Uint8Array or non-int32 argument).
   mppeCrypt: MppeCipher['crypt'];
+  /**
+   * The same with the integers passed through mppeCryptArgs (dir, rekeys,
+   * keyOff, inOff, len, outOff, flags), set just before the call: 3
+   * arguments to convert instead of 10 (native/mppe.ts wraps it).
+   */
+  mppeCryptPacked(st: Uint8Array, input: Uint8Array, out: Uint8Array): number;
+  /** The addon-owned argument block of mppeCryptPacked (8 int32). */
+  mppeCryptArgs: Int32Array;
+  /** Which SHA-1 compression the rekey uses; `true` forces the plain C one (tests). */
+  mppeSha1Impl(builtin?: boolean): 'openssl' | 'builtin';
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

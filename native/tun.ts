@@ -162,6 +162,25 @@ export class TunDevice {
     return queue().push(this.fd, pkt);
   }
 
+  /** The arena beginWrite() offsets point into (one for all devices, fixed). */
+  get writeBuffer(): Uint8Array {
+    return queue().data;
+  }
+
+  /**
+   * In-place write (a decryption straight into the write queue): room for
+   * up to `max` bytes at the returned offset of writeBuffer, or -1. Not
+   * calling commitWrite is the abort.
+   */
+  beginWrite(max: number): number {
+    return this.closed ? -1 : queue().begin(max);
+  }
+
+  /** Queues writeBuffer[start + skip, + len) for this interface; false when it cannot (see TxQueue.commit). */
+  commitWrite(start: number, skip: number, len: number): boolean {
+    return !this.closed && queue().commit(this.fd, start, skip, len);
+  }
+
   /** Writes every queued TUN packet (of all devices) now. */
   flush(): void {
     if (tunQueue) writeQueued(tunQueue);

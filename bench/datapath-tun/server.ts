@@ -3,11 +3,12 @@
 // demux, GreCall with sequence/ack handling, batched TUN writes) and the real
 // MPPE codec the daemon uses (dp.createMppeCodec: crypto in the addon), for
 // SESSIONS calls with the blaster's keys. No control plane:
-// the PPP receive step is PppLink.rxCompressed's few lines (header, decrypt,
-// protocol check) instead of a negotiated PppLink.
+// the PPP receive step is PppLink.rxCompressedInPlace's few lines (header,
+// decrypt into the TUN write queue, protocol check) instead of a negotiated PppLink.
 //   node --import tsx bench/datapath-tun/server.ts BIND_ADDR SESSIONS
 // Prints READY once every pppN is up; on SIGTERM prints counters and exits.
 import type { MppeCodec } from '../../src/crypto/mppe.js';
+import type { IpSink } from '../../src/ppp/types.js';
 import { openTunDatapath } from '../../src/datapath/tun/index.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -23,25 +24,31 @@ for (let i = 0; i < n; i++) {
   const codec = dp.createMppeCodec({ sendKey: key, recvKey: key, bits: 128, stateful: false });
   codecs.push(codec);
   const call = dp.openCall({ sessionId: `b${i}`, callId: i + 1, peerCallId: i + 1, clientAddress: '10.199.0.2', localAddress: bind });
-  const out = new Uint8Array(1600);
+  // As PppLink.rxCompressedInPlace: decrypt straight into the TUN write queue (the sink attach hands the link).
+  let sink: IpSink | null = null;
+  const rxMax = 1508;
   call.onFrame = (f) => {
     let p = f.length >= 2 && f[0] === 0xff && f[1] === 0x03 ? 2 : 0;
     if (f[p] === 0xfd) p += 1;
     else if (f[p] === 0x00 && f[p + 1] === 0xfd) p += 2;
     else return void dropped++;
-    if (f.length - p - 1 > out.length) return void dropped++;
-    const len = codec.decrypt(f.subarray(p), out, 0);
-    if (len < 2 || out[0] !== 0x00 || out[1] !== 0x21) return void dropped++;
-    call.deliverIp(out.subarray(2, len));
+    if (f.length - p - 1 > rxMax || !sink) return void dropped++;
+    const start = sink.begin(rxMax);
+    if (start < 0) return void dropped++;
+    const buf = sink.buffer;
+    const len = codec.decrypt(f.subarray(p), buf, start);
+    if (len < 3 || buf[start] !== 0x00 || buf[start + 1] !== 0x21) return void dropped++;
+    sink.commit(start, 2, len - 2);
   };
   await call.attach({
     local: '10.200.0.1', peer: `10.201.${Math.floor(i / 250)}.${(i % 250) + 1}`, mtu: 1500, mru: 1500, mppe: null,
-    link: { sendIp: () => {} },
+    link: { sendIp: () => {}, setIpSink: (s) => { sink = s; } },
   });
+  if (!sink) throw new Error('the TUN datapath gave no in-place sink');
 }
 process.stdout.write('READY\n');
 process.on('SIGTERM', () => {
   const dec = codecs.reduce((s, c) => s + c.stats.decrypted, 0);
-  process.stdout.write(`raw ${dp.stats.rawPackets} decrypted ${dec} dropped ${dropped} errors ${dp.stats.errors}\n`);
+  process.stdout.write(`raw ${dp.stats.rawPackets} batches ${dp.stats.rawBatches} decrypted ${dec} dropped ${dropped} errors ${dp.stats.errors}\n`);
   void dp.close().then(() => process.exit(0));
 });

@@ -10,6 +10,7 @@
  * checked against its array before memory is touched. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "common.h"
 
@@ -52,6 +53,16 @@ static void sha1_compress(uint32_t h[5], const uint8_t *p) {
   h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
 }
 
+/* OpenSSL's SHA1_Transform, which the node binary exports (its OpenSSL is
+ * linked in): SHA-NI/AVX2 assembly, ~7x the plain C above on this project's
+ * machine, and SHA-1 was ~1/3 of the per-packet crypto. Declared weak with
+ * OpenSSL's SHA_CTX layout (only h0..h4 are used by a transform): a node
+ * without the symbol leaves it NULL and sha1_compress runs instead. */
+typedef struct { uint32_t h[5]; uint32_t nl, nh; uint32_t data[16]; unsigned int num; } ossl_sha_ctx_t;
+extern void SHA1_Transform(ossl_sha_ctx_t *c, const unsigned char *data) __attribute__((weak));
+/* Tests switch to the plain C to check both give the same digests. */
+static int use_builtin_sha = 0;
+
 /* SHA1(start | pad1 | session | pad2) for keylen 8 or 16: 96 or 112 bytes,
  * so with its padding always exactly two blocks, built in place. */
 static void mppe_sha(const uint8_t *start, const uint8_t *session, size_t keylen, uint8_t digest[20]) {
@@ -65,9 +76,15 @@ static void mppe_sha(const uint8_t *start, const uint8_t *session, size_t keylen
   memset(m + n + 1, 0, 128 - 8 - n - 1);
   uint64_t bits = (uint64_t)n * 8;
   for (int i = 0; i < 8; i++) m[120 + i] = (uint8_t)(bits >> (56 - 8 * i));
-  uint32_t h[5] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0 };
-  sha1_compress(h, m);
-  sha1_compress(h, m + 64);
+  ossl_sha_ctx_t c = { .h = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0 } };
+  uint32_t *h = c.h;
+  if (SHA1_Transform && !use_builtin_sha) {
+    SHA1_Transform(&c, m);
+    SHA1_Transform(&c, m + 64);
+  } else {
+    sha1_compress(h, m);
+    sha1_compress(h, m + 64);
+  }
   for (int i = 0; i < 5; i++) {
     digest[i * 4] = (uint8_t)(h[i] >> 24); digest[i * 4 + 1] = (uint8_t)(h[i] >> 16);
     digest[i * 4 + 2] = (uint8_t)(h[i] >> 8); digest[i * 4 + 3] = (uint8_t)h[i];
@@ -163,20 +180,9 @@ static napi_value range(napi_env env, const char *what) {
   return NULL;
 }
 
-/* mppeCrypt(st, dir, rekeys, keyOff, input, inOff, len, out, outOff, flags) → bytes written */
-static napi_value mppe_crypt(napi_env env, napi_callback_info info) {
-  napi_value argv[10];
-  if (arg_count(env, info, 10, argv, NULL)) return NULL;
-  uint8_t *st, *in, *out;
-  size_t stlen, inlen, outlen;
-  int32_t dir, rekeys, keyoff, inoff, len, outoff, flags;
-  if (get_u8array(env, argv[0], &st, &stlen, "state") || get_int32(env, argv[1], &dir, "dir") ||
-      get_int32(env, argv[2], &rekeys, "rekeys") || get_int32(env, argv[3], &keyoff, "keyOff") ||
-      get_u8array(env, argv[4], &in, &inlen, "input") || get_int32(env, argv[5], &inoff, "inOff") ||
-      get_int32(env, argv[6], &len, "len") || get_u8array(env, argv[7], &out, &outlen, "out") ||
-      get_int32(env, argv[8], &outoff, "outOff") || get_int32(env, argv[9], &flags, "flags"))
-    return NULL;
-
+/* One packet's crypto once the arguments are unpacked (both entry points). */
+static napi_value crypt_core(napi_env env, uint8_t *st, size_t stlen, uint8_t *in, size_t inlen, uint8_t *out, size_t outlen,
+                             int32_t dir, int32_t rekeys, int32_t keyoff, int32_t inoff, int32_t len, int32_t outoff, int32_t flags) {
   /* The same checks as checkCrypt in mppe-cipher.ts; sizes in size_t so no sum overflows. */
   if (stlen < ST_DIRS) return range(env, "state");
   size_t keylen = st[ST_KEYLEN];
@@ -231,6 +237,79 @@ static napi_value mppe_crypt(napi_env env, napi_callback_info info) {
   return make_int(env, n);
 }
 
+/* mppeCrypt(st, dir, rekeys, keyOff, input, inOff, len, out, outOff, flags) → bytes written */
+static napi_value mppe_crypt(napi_env env, napi_callback_info info) {
+  napi_value argv[10];
+  if (arg_count(env, info, 10, argv, NULL)) return NULL;
+  uint8_t *st, *in, *out;
+  size_t stlen, inlen, outlen;
+  int32_t dir, rekeys, keyoff, inoff, len, outoff, flags;
+  if (get_u8array(env, argv[0], &st, &stlen, "state") || get_int32(env, argv[1], &dir, "dir") ||
+      get_int32(env, argv[2], &rekeys, "rekeys") || get_int32(env, argv[3], &keyoff, "keyOff") ||
+      get_u8array(env, argv[4], &in, &inlen, "input") || get_int32(env, argv[5], &inoff, "inOff") ||
+      get_int32(env, argv[6], &len, "len") || get_u8array(env, argv[7], &out, &outlen, "out") ||
+      get_int32(env, argv[8], &outoff, "outOff") || get_int32(env, argv[9], &flags, "flags"))
+    return NULL;
+  return crypt_core(env, st, stlen, in, inlen, out, outlen, dir, rekeys, keyoff, inoff, len, outoff, flags);
+}
+
+/* The packed entry point: the seven integers in an Int32Array the addon
+ * allocated (mppeCryptArgs: dir, rekeys, keyOff, inOff, len, outOff, flags),
+ * set by JS before each call, so a call converts 3 arguments instead of 10
+ * (the N-API conversions were ~1/3 of a call's fixed cost). The block is
+ * per addon instance (the function's data), never moved (C-allocated). */
+enum { PACKED_ARGS = 8 };
+typedef struct { int32_t *args; napi_ref keep; } packed_t;
+
+/* mppeCryptPacked(st, input, out) → bytes written */
+static napi_value mppe_crypt_packed(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3;
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
+  if (argc < 3) {
+    throw_type(env, "expected 3 arguments");
+    return NULL;
+  }
+  const int32_t *a = ((packed_t *)data)->args;
+  uint8_t *st, *in, *out;
+  size_t stlen, inlen, outlen;
+  if (get_u8array(env, argv[0], &st, &stlen, "state") || get_u8array(env, argv[1], &in, &inlen, "input") ||
+      get_u8array(env, argv[2], &out, &outlen, "out"))
+    return NULL;
+  return crypt_core(env, st, stlen, in, inlen, out, outlen, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+}
+
+/* mppeSha1Impl(builtin?: boolean) → 'openssl' | 'builtin': which SHA-1
+ * compression runs (after switching to the plain C when builtin is true). */
+static napi_value mppe_sha1_impl(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1) {
+    bool b;
+    if (napi_get_value_bool(env, argv[0], &b) != napi_ok) return throw_type(env, "builtin must be a boolean");
+    use_builtin_sha = b;
+  }
+  napi_value r;
+  napi_create_string_utf8(env, SHA1_Transform && !use_builtin_sha ? "openssl" : "builtin", NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
 void init_mppe(napi_env env, napi_value exports) {
   export_fn(env, exports, "mppeCrypt", mppe_crypt);
+  export_fn(env, exports, "mppeSha1Impl", mppe_sha1_impl);
+  /* One per addon instance, as long as it lives (a few bytes, never freed). */
+  packed_t *packed = calloc(1, sizeof *packed);
+  napi_value ab, arr, fn;
+  void *mem;
+  if (!packed || napi_create_arraybuffer(env, PACKED_ARGS * sizeof(int32_t), &mem, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, PACKED_ARGS, ab, 0, &arr) != napi_ok ||
+      napi_create_reference(env, ab, 1, &packed->keep) != napi_ok)
+    return;
+  packed->args = mem;
+  memset(mem, 0, PACKED_ARGS * sizeof(int32_t));
+  if (napi_create_function(env, "mppeCryptPacked", NAPI_AUTO_LENGTH, mppe_crypt_packed, packed, &fn) != napi_ok) return;
+  napi_set_named_property(env, exports, "mppeCryptArgs", arr);
+  napi_set_named_property(env, exports, "mppeCryptPacked", fn);
 }

@@ -2,7 +2,7 @@
 // client and attaches an IP interface once the network layer is up. The TUN
 // (userspace GRE + MPPE), kernel (AF_PPPOX) and fake (tests) datapaths all
 // implement it, so the session layer never knows which one it drives.
-import type { LinkFactories, LinkUpInfo } from '../ppp/types.js';
+import type { IpSink, LinkFactories, LinkUpInfo } from '../ppp/types.js';
 
 export interface DatapathCallParams {
   sessionId: string;
@@ -22,8 +22,12 @@ export interface DatapathAttachInfo {
   mtu: number;
   mru: number;
   mppe: LinkUpInfo['mppe'];
-  /** The PPP link: userspace datapaths hand it IP packets routed to the interface. */
-  link: { sendIp(packet: Uint8Array): void };
+  /**
+   * The PPP link: userspace datapaths hand it IP packets routed to the
+   * interface, and may give it a sink to decrypt received packets into in
+   * place (then they arrive there instead of through deliverIp).
+   */
+  link: { sendIp(packet: Uint8Array): void; setIpSink?(sink: IpSink | null): void };
 }
 
 export interface DatapathCounters {

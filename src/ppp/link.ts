@@ -23,11 +23,11 @@ import { formatIp4, parseIp4 } from './ip4.js';
 import { Ipcp, type IpcpHost } from './ipcp.js';
 import { Lcp, type LcpHost } from './lcp.js';
 import type {
-  LinkFactories, LinkHooks, LinkOptions, LinkPhase, LinkStats, LinkUpInfo, MppeCodecLike, MppeInfo, PppPolicy,
+  IpSink, LinkFactories, LinkHooks, LinkOptions, LinkPhase, LinkStats, LinkUpInfo, MppeCodecLike, MppeInfo, PppPolicy,
 } from './types.js';
 
 export type {
-  AuthMethod, LinkFactories, LinkHooks, LinkOptions, LinkPhase, LinkStats, LinkUpInfo, MppeCodecLike, MppeInfo, PppPolicy,
+  AuthMethod, IpSink, LinkFactories, LinkHooks, LinkOptions, LinkPhase, LinkStats, LinkUpInfo, MppeCodecLike, MppeInfo, PppPolicy,
 };
 export { DEFAULT_PPP_POLICY } from './types.js';
 export type { MppePolicy } from './types.js';
@@ -240,6 +240,8 @@ export class PppLink {
   private ended = false;
   // Largest decrypted frame accepted (userspace mode, set when the link runs; 0 = not running).
   private rxMax = 0;
+  // Userspace mode: where received MPPE packets are decrypted in place (the TUN write queue), else scratch + onIp.
+  private ipSink: IpSink | null = null;
 
   /** @internal */
   readonly o: LinkOptions & LinkTuning;
@@ -420,6 +422,14 @@ export class PppLink {
     this.hooks.kernelMppeKeys({ sendKey: k.send, recvKey: k.recv, required });
   }
 
+  /**
+   * The datapath's in-place delivery for decrypted packets (null: back to
+   * scratch + hooks.onIp). Packets delivered there do not reach onIp.
+   */
+  setIpSink(sink: IpSink | null): void {
+    this.ipSink = sink;
+  }
+
   private rxCompressed(f: Uint8Array, p: number): void {
     if (this.o.dataMode === 'kernel') {
       // The kernel hands us an MPPE frame only when its decompressor is in
@@ -433,6 +443,7 @@ export class PppLink {
     const rxMax = this.rxMax;
     if (this.phase !== 'running' || !codec || rxMax === 0) return this.drop();
     if (f.length - p - 1 > rxMax) return this.drop();
+    if (this.ipSink !== null) return this.rxCompressedInPlace(codec, this.ipSink, f, p);
     const nested = scratch.rxBusy;
     const out = nested ? new Uint8Array(rxMax) : scratch.rx;
     scratch.rxBusy = true;
@@ -451,6 +462,24 @@ export class PppLink {
     } finally {
       if (!nested) scratch.rxBusy = false;
     }
+  }
+
+  /** As rxCompressed, decrypting straight into the sink: a drop is simply no commit. */
+  private rxCompressedInPlace(codec: MppeCodecLike, sink: IpSink, f: Uint8Array, p: number): void {
+    const start = sink.begin(this.rxMax);
+    if (start < 0) return this.drop();
+    const buf = sink.buffer;
+    const len = codec.decrypt(f.subarray(p), buf, start);
+    if (len < 0) {
+      this.drop();
+      this.stats.mppeErrors++;
+      if (codec.needsReset) this.requestReset();
+      return;
+    }
+    this.resetPending = false;
+    if (len < 3 || buf[start] !== 0x00 || buf[start + 1] !== 0x21) return this.drop(); // only (non-empty) IPv4 inside MPPE
+    this.stats.rxIp++;
+    sink.commit(start, 2, len - 2);
   }
 
   private rxPlainIp(f: Uint8Array, p: number): void {

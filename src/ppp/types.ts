@@ -124,6 +124,23 @@ export interface LinkHooks {
   kernelMppeUp?(): void;
 }
 
+/**
+ * Where a userspace link decrypts received IP packets in place: the TUN
+ * datapath's write queue, saving a copy per packet (decrypt → scratch →
+ * queue). Without one the link decrypts into its scratch and calls onIp.
+ */
+export interface IpSink {
+  /** The buffer begin() offsets point into. */
+  readonly buffer: Uint8Array;
+  /**
+   * Room for up to `max` bytes at the returned offset of `buffer`, or -1 (the
+   * packet is dropped). Nothing is held: not calling commit() is the abort.
+   */
+  begin(max: number): number;
+  /** The IP packet is buffer[start + skip, + len), written since begin() returned `start`: deliver it. */
+  commit(start: number, skip: number, len: number): void;
+}
+
 /** Pluggable constructors (tests inject fakes; defaults are the real ones). */
 export interface LinkFactories {
   createAuthenticator?: typeof import('./auth/index.js').createAuthenticator;

@@ -327,3 +327,30 @@ test('bounds: random arguments to the native cipher throw or stay in range, neve
   }
   assert.ok(threw > 1000, `most random calls are rejected (${threw})`);
 });
+
+// The addon uses the node binary's OpenSSL SHA1_Transform when it exports one
+// and its own C otherwise: both must give RFC 3078's key changes.
+test('native: stateless key changes are right with the OpenSSL SHA-1 transform and with the built-in C one', { skip: SKIP }, async () => {
+  const { loadNative } = await import('../../native/index.js');
+  const addon = loadNative();
+  const msg = text('\x00\x21stateless payload');
+  const seen: string[] = [];
+  try {
+    for (const builtin of [true, false]) {
+      seen.push(addon.mppeSha1Impl(builtin));
+      for (const bits of [40, 56, 128] as const) {
+        const sendKey = bits === 128 ? SERVER_SEND : SERVER_SEND.subarray(0, 8);
+        const c = new MppeCodec({ sendKey, recvKey: CLIENT_SEND, bits, stateful: false }, native!);
+        let k = initialSessionKey(sendKey, bits);
+        for (let n = 0; n < 40; n++) {
+          k = nextSessionKey(sendKey, k, bits);
+          assert.deepEqual(enc(c, msg).subarray(2), rc4(k, msg), `${seen.at(-1)} SHA-1, ${bits}-bit packet ${n}`);
+        }
+      }
+    }
+  } finally {
+    addon.mppeSha1Impl(false);
+  }
+  assert.equal(seen[0], 'builtin');
+  console.log(`# SHA-1 transforms checked: ${seen.join(', ')}`);
+});

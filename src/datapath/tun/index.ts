@@ -46,6 +46,18 @@ class TunDevicePort implements TunPort {
     return this.dev.write(p);
   }
 
+  get writeBuffer(): Uint8Array {
+    return this.dev.writeBuffer;
+  }
+
+  beginWrite(max: number): number {
+    return this.dev.beginWrite(max);
+  }
+
+  commitWrite(start: number, skip: number, len: number): boolean {
+    return this.dev.commitWrite(start, skip, len);
+  }
+
   flush(): void {
     this.dev.flush();
   }

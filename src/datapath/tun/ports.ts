@@ -28,6 +28,15 @@ export interface TunPort {
   onPackets(cb: (batch: PacketBatchView) => void): void;
   /** Queues one IP packet (copied) for the kernel. */
   write(pkt: Uint8Array): boolean;
+  /**
+   * Optional in-place writing (saves the copy of write()): the queue's
+   * arena, room for up to `max` bytes at the offset beginWrite returns
+   * (-1: none), and commitWrite queuing writeBuffer[start + skip, + len).
+   * Not committing is the abort. All three or none.
+   */
+  readonly writeBuffer?: Uint8Array;
+  beginWrite?(max: number): number;
+  commitWrite?(start: number, skip: number, len: number): boolean;
   flush(): void;
   /** Removes the interface; may settle later (the kernel unregisters it off the event loop). */
   close(): void | Promise<void>;
