@@ -449,16 +449,7 @@ export class PppLink {
     scratch.rxBusy = true;
     try {
       const len = codec.decrypt(f.subarray(p), out, 0);
-      if (len < 0) {
-        this.drop();
-        this.stats.mppeErrors++;
-        if (codec.needsReset) this.requestReset();
-        return;
-      }
-      this.resetPending = false;
-      if (len < 2 || out[0] !== 0x00 || out[1] !== 0x21) return this.drop(); // only IPv4 inside MPPE
-      this.stats.rxIp++;
-      this.hooks.onIp?.(out.subarray(2, len));
+      if (this.decryptedIpv4(codec, out, 0, len)) this.hooks.onIp?.(out.subarray(2, len));
     } finally {
       if (!nested) scratch.rxBusy = false;
     }
@@ -470,16 +461,28 @@ export class PppLink {
     if (start < 0) return this.drop();
     const buf = sink.buffer;
     const len = codec.decrypt(f.subarray(p), buf, start);
+    if (this.decryptedIpv4(codec, buf, start, len)) sink.commit(start, 2, len - 2);
+  }
+
+  /**
+   * After codec.decrypt wrote `len` bytes at buf[start..] (or -1): counts the
+   * outcome and says whether it is a non-empty IPv4 packet to deliver.
+   */
+  private decryptedIpv4(codec: MppeCodecLike, buf: Uint8Array, start: number, len: number): boolean {
     if (len < 0) {
       this.drop();
       this.stats.mppeErrors++;
       if (codec.needsReset) this.requestReset();
-      return;
+      return false;
     }
     this.resetPending = false;
-    if (len < 3 || buf[start] !== 0x00 || buf[start + 1] !== 0x21) return this.drop(); // only (non-empty) IPv4 inside MPPE
+    // Only IPv4 inside MPPE, and not an empty one.
+    if (len < 3 || buf[start] !== 0x00 || buf[start + 1] !== 0x21) {
+      this.drop();
+      return false;
+    }
     this.stats.rxIp++;
-    sink.commit(start, 2, len - 2);
+    return true;
   }
 
   private rxPlainIp(f: Uint8Array, p: number): void {

@@ -111,23 +111,22 @@ export class Session {
     return this.attachingP;
   }
   set attaching(p: Promise<unknown> | undefined) {
-    this.attachingP = p;
-    if (p) {
-      const settled = () => {
-        if (this.attachingP === p) this.attachingP = undefined;
-      };
-      p.then(settled, settled);
-    }
+    this.hold('attachingP', p);
   }
 
   get ipUp(): Promise<unknown> | undefined {
     return this.ipUpP;
   }
   set ipUp(p: Promise<unknown> | undefined) {
-    this.ipUpP = p;
+    this.hold('ipUpP', p);
+  }
+
+  /** Keeps p in the field until it settles (unless replaced meanwhile). */
+  private hold(field: 'attachingP' | 'ipUpP', p: Promise<unknown> | undefined): void {
+    this[field] = p;
     if (p) {
       const settled = () => {
-        if (this.ipUpP === p) this.ipUpP = undefined;
+        if (this[field] === p) this[field] = undefined;
       };
       p.then(settled, settled);
     }
