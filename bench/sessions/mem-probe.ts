@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm';
 
 const file = process.env.PPTPD_BENCH_MEM_FILE;
 
-interface Sample {
+export interface Sample {
   rss: number;
   heapTotal: number;
   heapUsed: number;

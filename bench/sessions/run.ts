@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import type { Sample } from './mem-probe.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -86,15 +87,7 @@ async function heapSnapshot(pid: number): Promise<string> {
 }
 
 /** What bench/sessions/mem-probe.ts reports (bytes): at the moment of the signal, and after a full GC. */
-interface MemSample {
-  rss: number;
-  heapTotal: number;
-  heapUsed: number;
-  external: number;
-  arrayBuffers: number;
-  newSpace: number;
-  oldSpaces: number;
-}
+type MemSample = Sample;
 interface MemProbe {
   before: MemSample;
   afterGc: MemSample;

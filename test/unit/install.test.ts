@@ -10,19 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { archwikiConfig, cleanEnv } from '../helpers/install-env.js';
+import { repoRoot } from '../interop/harness/node-entry.js';
 
-/** The repository root: the nearest directory up from here with the Makefile. */
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'Makefile')) || !existsSync(join(d, 'package.json'))) {
-    const up = dirname(d);
-    if (up === d) throw new Error('no Makefile above the test');
-    d = up;
-  }
-  return d;
-}
 
 const root = repoRoot();
 const MAN_PAGES = ['pptpd.8', 'pptpctl.8', 'pptpd.conf.5'];

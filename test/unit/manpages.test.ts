@@ -7,8 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { buildPptpdCommand } from '../../src/cli/options.js';
 import { buildPptpctl } from '../../src/cli/pptpctl.js';
 import { PPTPD_CONF_DIRECTIVES, parsePptpdConf } from '../../src/config/pptpd-conf.js';
@@ -16,16 +15,8 @@ import { PPP_OPTION_NAMES, parsePppOptions, type PppOptions } from '../../src/co
 import { ConfigErrors } from '../../src/util/errors.js';
 import { binCommand } from '../helpers/bin.js';
 import { helpCommands, helpFlags, longOptions, tagEntries, tags, type Tag } from '../helpers/manpages-roff.js';
+import { repoRoot } from '../interop/harness/node-entry.js';
 
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'Makefile')) || !existsSync(join(d, 'package.json'))) {
-    const up = dirname(d);
-    if (up === d) throw new Error('no Makefile above the test');
-    d = up;
-  }
-  return d;
-}
 
 const root = repoRoot();
 const page = (name: string) => readFileSync(join(root, 'man', name), 'utf8');
