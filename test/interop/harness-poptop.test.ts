@@ -45,7 +45,8 @@ test('UML harness: scenario exit code comes back; a hung guest is killed with it
       // Proves: env.sh quoting, writable tmpfs dirs, modules loaded, network up.
       scenario: [
         'echo "$GREETING" > "$RESULTS/greeting"',
-        'touch /etc/ppp/x /var/log/x /tmp/x || exit 3',
+        // mktemp, not a fixed name: the project itself may live at /tmp/<name> (hostfs, read-only).
+        'touch /etc/ppp/x /var/log/x && mktemp -p /tmp > /dev/null || exit 3',
         '[ -c /dev/ppp ] || exit 4',
         'grep -q "^ppp_mppe " /proc/modules || exit 5',
         `ping -c 1 -W 3 ${net.hostIp} > /dev/null || exit 6`,
