@@ -12,7 +12,8 @@
         "src/raw.c",
         "src/poll.c",
         "src/netns.c",
-        "src/mppe.c"
+        "src/mppe.c",
+        "src/fastrx.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]

@@ -24,6 +24,9 @@ export interface RxArena {
   readonly slotSize: number; // 2048: longer packets are dropped
 }
 
+/** Opaque handle of a receive fast-path table (an N-API external; native/fast-rx.ts wraps it). */
+export type FastRxTable = { readonly __brand: 'FastRxTable' };
+
 /** Link counters from rtnetlink (IFLA_STATS64). */
 export interface NativeIfStats {
   rxPackets: number;
@@ -125,6 +128,23 @@ export interface NativeAddon extends KpppNative {
   mppeCryptArgs: Int32Array;
   /** Which SHA-1 compression the rekey uses; `true` forces the plain C one (tests). */
   mppeSha1Impl(builtin?: boolean): 'openssl' | 'builtin';
+
+  // fastrx.c — the TUN datapath's receive fast path (native/fast-rx.ts has the details).
+  /** A table and its report (1 + 64 × 8 words, addon memory kept alive by the table). */
+  fastRxCreate(): { table: FastRxTable; report: Uint32Array };
+  /**
+   * Registers (source, call id) → TUN fd + shared GRE/MPPE state; returns the
+   * entry id. TypeError for wrong types, RangeError for values/offsets out of
+   * range, a stateful MPPE state, or a duplicate (source, call id).
+   */
+  fastRxAdd(
+    table: FastRxTable, src: number, callId: number, fd: number, gre: Uint32Array, mppe: Uint8Array,
+    rxDir: number, hist: number, histSlots: number, rxMax: number,
+  ): number;
+  /** False for an unknown or removed id. */
+  fastRxRemove(table: FastRxTable, id: number): boolean;
+  /** Handles what it can of arena packets [0, count) (count ≤ slots, else RangeError); returns how many. */
+  fastRxRun(table: FastRxTable, count: number): number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -4,7 +4,9 @@
 // MPPE codec the daemon uses (dp.createMppeCodec: crypto in the addon), for
 // SESSIONS calls with the blaster's keys. No control plane:
 // the PPP receive step is PppLink.rxCompressedInPlace's few lines (header,
-// decrypt into the TUN write queue, protocol check) instead of a negotiated PppLink.
+// decrypt into the TUN write queue, protocol check) instead of a negotiated PppLink,
+// and the link's fast-path offer (IpSink.fastRx) as a running stateless link
+// makes it (BENCH_NO_FASTRX=1: without, every packet through JS).
 //   node --import tsx bench/datapath-tun/server.ts BIND_ADDR SESSIONS
 // Prints READY once every pppN is up; on SIGTERM prints counters and exits.
 import type { MppeCodec } from '../../src/crypto/mppe.js';
@@ -44,11 +46,18 @@ for (let i = 0; i < n; i++) {
     local: '10.200.0.1', peer: `10.201.${Math.floor(i / 250)}.${(i % 250) + 1}`, mtu: 1500, mru: 1500, mppe: null,
     link: { sendIp: () => {}, setIpSink: (s) => { sink = s; } },
   });
-  if (!sink) throw new Error('the TUN datapath gave no in-place sink');
+  const got = sink as IpSink | null;
+  if (!got) throw new Error('the TUN datapath gave no in-place sink');
+  // As PppLink.syncFastRx once the link runs: the datapath's native fast
+  // path takes the in-order stateless packets; onFrame above gets the rest.
+  const view = codec.fastRxView();
+  if (got.fastRx && view && !process.env.BENCH_NO_FASTRX) {
+    got.fastRx({ mppe: view, rxMax, counted: (frames) => codec.countFastRx(frames) });
+  }
 }
 process.stdout.write('READY\n');
 process.on('SIGTERM', () => {
   const dec = codecs.reduce((s, c) => s + c.stats.decrypted, 0);
-  process.stdout.write(`raw ${dp.stats.rawPackets} batches ${dp.stats.rawBatches} decrypted ${dec} dropped ${dropped} errors ${dp.stats.errors}\n`);
+  process.stdout.write(`raw ${dp.stats.rawPackets} batches ${dp.stats.rawBatches} decrypted ${dec} (native fast path ${dp.stats.fastPackets}) dropped ${dropped} errors ${dp.stats.errors}\n`);
   void dp.close().then(() => process.exit(0));
 });

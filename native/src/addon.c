@@ -159,6 +159,7 @@ static napi_value init(napi_env env, napi_value exports) {
   init_poll(env, exports);
   init_netns(env, exports);
   init_mppe(env, exports);
+  init_fastrx(env, exports);
   return exports;
 }
 

@@ -6,6 +6,8 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* Throws an Error for `op` failing with `err`; always returns NULL so callers
  * can `return throw_errno(env, "op", errno);`. */
@@ -30,6 +32,17 @@ int get_ipv4(napi_env env, napi_value v, uint32_t *out_be, const char *what);
 /* Interface name argument (< IFNAMSIZ bytes, non-empty). */
 int get_ifname(napi_env env, napi_value v, char *buf, const char *what);
 
+/* poll.c's receive arena of this environment (created on first use), for
+ * fastrx.c, which consumes a batch in place before JS sees it. Returns 0, or
+ * throws and returns -1. The memory never moves while the environment lives. */
+typedef struct {
+  uint8_t *data;
+  size_t data_len;
+  uint32_t *offsets, *lengths, *sources;
+  uint32_t slots;
+} rx_arena_view_t;
+int rx_arena_view(napi_env env, rx_arena_view_t *out);
+
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn);
 
 /* Module registration hooks, one per source file. */
@@ -42,5 +55,6 @@ void init_raw(napi_env env, napi_value exports);
 void init_poll(napi_env env, napi_value exports);
 void init_netns(napi_env env, napi_value exports);
 void init_mppe(napi_env env, napi_value exports);
+void init_fastrx(napi_env env, napi_value exports);
 
 #endif

@@ -13,12 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common.h"
+#include "mppe.h"
 
-/* State layout (keep in sync with src/crypto/mppe-cipher.ts). */
+/* State layout (keep in sync with src/crypto/mppe-cipher.ts and mppe.h):
+ * directions start at 8, after the stateless receiver's rxCount and history
+ * position (header bytes 4..6), which fastrx.c advances without JS. */
 enum {
-  ST_KEYLEN = 0, ST_SALT = 1, ST_STREAM = 2, ST_DIRS = 4,
-  DIR_SESSION = 16, DIR_I = 32, DIR_J = 33, DIR_SBOX = 34,
-  DIR_STATELESS = 32, DIR_STATEFUL = 34 + 256,
+  ST_KEYLEN = MPPE_ST_KEYLEN, ST_SALT = MPPE_ST_SALT, ST_STREAM = MPPE_ST_STREAM, ST_DIRS = MPPE_ST_DIRS,
+  DIR_SESSION = MPPE_DIR_SESSION, DIR_I = 32, DIR_J = 33, DIR_SBOX = 34,
+  DIR_STATELESS = MPPE_DIR_STATELESS, DIR_STATEFUL = 34 + 256,
   CRYPT_PFC = 1, CRYPT_RESTART = 2,
   MAX_REKEYS = 4096,
 };
@@ -95,9 +98,9 @@ static void mppe_sha(const uint8_t *start, const uint8_t *session, size_t keylen
  * and store-forwarding stalls); a stateful stream is stored as bytes in JS's
  * state buffer and widened for the call. ---- */
 
-typedef struct { uint32_t s[256]; uint32_t i, j; } rc4_t;
+typedef mppe_rc4_t rc4_t;
 
-static void rc4_key(rc4_t *r, const uint8_t *key, size_t len) {
+void mppe_rc4_key(rc4_t *r, const uint8_t *key, size_t len) {
   uint32_t *s = r->s;
   for (uint32_t k = 0; k < 256; k++) s[k] = k;
   uint32_t j = 0;
@@ -113,7 +116,7 @@ static void rc4_key(rc4_t *r, const uint8_t *key, size_t len) {
   r->j = 0;
 }
 
-static void rc4_xor(rc4_t *r, const uint8_t *in, uint8_t *out, size_t len) {
+void mppe_rc4_xor(rc4_t *r, const uint8_t *in, uint8_t *out, size_t len) {
   uint32_t *s = r->s, i = r->i, j = r->j;
   for (size_t n = 0; n < len; n++) {
     i = (i + 1) & 0xff;
@@ -126,6 +129,21 @@ static void rc4_xor(rc4_t *r, const uint8_t *in, uint8_t *out, size_t len) {
   }
   r->i = i;
   r->j = j;
+}
+
+size_t mppe_rc4_xor_pfc(rc4_t *r, const uint8_t *in, uint8_t *out, size_t len) {
+  /* First byte alone: odd = a compressed PPP protocol, expanded to 00 xx. */
+  mppe_rc4_xor(r, in, out, 1);
+  uint8_t *o = out + 1;
+  size_t n = len;
+  if (out[0] & 1) {
+    out[1] = out[0];
+    out[0] = 0;
+    o++;
+    n++;
+  }
+  mppe_rc4_xor(r, in + 1, o, len - 1);
+  return n;
 }
 
 static void rc4_load(rc4_t *r, const uint8_t *d) {
@@ -149,11 +167,11 @@ static void salt(uint8_t *key, uint8_t s) {
 
 /* RFC 3078 §7.3: interim = SHA1(start | pad1 | session | pad2); session =
  * RC4(interim) of interim; salt. `r` is scratch. */
-static void rekey(rc4_t *r, uint8_t *dir, size_t keylen, uint8_t salt_code) {
+void mppe_rekey(rc4_t *r, uint8_t *dir, size_t keylen, uint8_t salt_code) {
   uint8_t digest[20];
   mppe_sha(dir, dir + DIR_SESSION, keylen, digest);
-  rc4_key(r, digest, keylen);
-  rc4_xor(r, digest, dir + DIR_SESSION, keylen);
+  mppe_rc4_key(r, digest, keylen);
+  mppe_rc4_xor(r, digest, dir + DIR_SESSION, keylen);
   salt(dir + DIR_SESSION, salt_code);
 }
 
@@ -200,10 +218,10 @@ static napi_value crypt_core(napi_env env, uint8_t *st, size_t stlen, uint8_t *i
 
   uint8_t *d = st + dir;
   rc4_t r;
-  for (int32_t k = 0; k < rekeys; k++) rekey(&r, d, keylen, salt_code);
+  for (int32_t k = 0; k < rekeys; k++) mppe_rekey(&r, d, keylen, salt_code);
   int keyed = 0; /* r holds the direction's stream */
   if (stream && (rekeys > 0 || (flags & CRYPT_RESTART))) {
-    rc4_key(&r, d + DIR_SESSION, keylen);
+    mppe_rc4_key(&r, d + DIR_SESSION, keylen);
     keyed = 1;
   }
   if (len == 0) {
@@ -212,7 +230,7 @@ static napi_value crypt_core(napi_env env, uint8_t *st, size_t stlen, uint8_t *i
   }
   if (keyoff >= 0) {
     if (keyed) rc4_store(&r, d); /* the restarted stream stays for later calls */
-    rc4_key(&r, st + keyoff, keylen);
+    mppe_rc4_key(&r, st + keyoff, keylen);
   } else if (!keyed) {
     rc4_load(&r, d);
   }
@@ -220,18 +238,9 @@ static napi_value crypt_core(napi_env env, uint8_t *st, size_t stlen, uint8_t *i
   out += outoff;
   int32_t n = len;
   if (!pfc) {
-    rc4_xor(&r, in, out, (size_t)len);
+    mppe_rc4_xor(&r, in, out, (size_t)len);
   } else {
-    /* First byte alone: odd = a compressed PPP protocol, expanded to 00 xx. */
-    rc4_xor(&r, in, out, 1);
-    uint8_t *o = out + 1;
-    if (out[0] & 1) {
-      out[1] = out[0];
-      out[0] = 0;
-      o++;
-      n++;
-    }
-    rc4_xor(&r, in + 1, o, (size_t)len - 1);
+    n = (int32_t)mppe_rc4_xor_pfc(&r, in, out, (size_t)len);
   }
   if (keyoff < 0) rc4_store(&r, d);
   return make_int(env, n);

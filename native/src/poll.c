@@ -104,6 +104,18 @@ static rx_arena_t *get_arena(napi_env env) {
   return a;
 }
 
+int rx_arena_view(napi_env env, rx_arena_view_t *out) {
+  rx_arena_t *a = get_arena(env);
+  if (!a) return -1;
+  out->data = a->data;
+  out->data_len = (size_t)RX_SLOTS * RX_SLOT_SIZE;
+  out->offsets = a->offsets;
+  out->lengths = a->lengths;
+  out->sources = a->sources;
+  out->slots = RX_SLOTS;
+  return 0;
+}
+
 /* rxArena(): { data: Uint8Array, offsets, lengths, sources: Uint32Array,
  *   slots: number, slotSize: number } — the same object every call. */
 static napi_value rx_arena(napi_env env, napi_callback_info info) {

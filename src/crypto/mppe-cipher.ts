@@ -16,8 +16,15 @@ import { SHA_PAD1, SHA_PAD2, keyLength, type MppeBits } from './mppe-keys.js';
 export const ST_KEYLEN = 0;
 export const ST_SALT = 1;
 export const ST_STREAM = 2;
-/** First direction record. */
-export const ST_DIRS = 4;
+/**
+ * The codec's receive coherency count (2 bytes, big-endian) and next
+ * stateless history slot: here rather than in codec fields because the
+ * native receive fast path (native/src/fastrx.c) advances them too.
+ */
+export const ST_RXCOUNT = 4;
+export const ST_HISTPOS = 6;
+/** First direction record (native/src/mppe.c has the same layout). */
+export const ST_DIRS = 8;
 /** Direction record: start key [0,16), session key [16,32); stateful: i, j at 32, 33, S-box [34, 290). */
 export const DIR_SESSION = 16;
 export const DIR_I = 32;
@@ -91,7 +98,8 @@ function salt(st: Uint8Array, at: number, s: number): void {
  * the codec keys them with CRYPT_RESTART through its cipher.
  */
 export function createMppeState(l: MppeLayout, bits: MppeBits, stateful: boolean, sendKey: Uint8Array, recvKey: Uint8Array): Uint8Array {
-  const st = new Uint8Array(l.size);
+  // Its own ArrayBuffer: never on V8's heap, so the addon may keep its address while it holds a reference.
+  const st = new Uint8Array(new ArrayBuffer(l.size));
   st[ST_KEYLEN] = l.keyLen;
   st[ST_SALT] = saltOf(bits);
   st[ST_STREAM] = stateful ? 1 : 0;

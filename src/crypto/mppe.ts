@@ -40,7 +40,7 @@
 import { PptpdError } from '../util/errors.js';
 import { keyLength, type MppeBits } from './mppe-keys.js';
 import {
-  CRYPT_PFC, CRYPT_RESTART, DIR_SESSION, HIST_SLOT, createMppeState, jsMppeCipher, mppeLayout,
+  CRYPT_PFC, CRYPT_RESTART, DIR_SESSION, HIST_SLOT, ST_HISTPOS, ST_RXCOUNT, createMppeState, jsMppeCipher, mppeLayout,
   type MppeCipher, type MppeLayout,
 } from './mppe-cipher.js';
 
@@ -117,12 +117,24 @@ export class MppeCodec {
   private readonly stateful: boolean;
   private readonly crypt: MppeCipher['crypt'];
   private txCount = CCOUNT_SPACE - 1;
-  private rxCount = CCOUNT_SPACE - 1;
   /** Stateful sender: the next packet jumps to a flag count (peer sent Reset-Request). */
   private flushPending = false;
   /** Stateful receiver lost sync: drop until a flushed packet. */
   private discard = false;
-  private histPos = 0;
+  /** Receive count and history position live in st (ST_RXCOUNT, ST_HISTPOS): the native fast path shares them. */
+  private get rxCount(): number {
+    return (this.st[ST_RXCOUNT]! << 8) | this.st[ST_RXCOUNT + 1]!;
+  }
+  private set rxCount(v: number) {
+    this.st[ST_RXCOUNT] = v >> 8;
+    this.st[ST_RXCOUNT + 1] = v & 0xff;
+  }
+  private get histPos(): number {
+    return this.st[ST_HISTPOS]!;
+  }
+  private set histPos(v: number) {
+    this.st[ST_HISTPOS] = v;
+  }
 
   constructor(p: MppeParams, cipher: MppeCipher = jsMppeCipher) {
     if (p.bits !== 40 && p.bits !== 56 && p.bits !== 128) {
@@ -136,10 +148,26 @@ export class MppeCodec {
     this.crypt = cipher.crypt;
     this.l = mppeLayout(p.bits, p.stateful, HISTORY);
     this.st = createMppeState(this.l, p.bits, p.stateful, p.sendKey, p.recvKey);
+    this.rxCount = CCOUNT_SPACE - 1;
     if (p.stateful) {
       this.crypt(this.st, this.l.tx, 0, -1, NONE, 0, 0, NONE, 0, CRYPT_RESTART);
       this.crypt(this.st, this.l.rx, 0, -1, NONE, 0, 0, NONE, 0, CRYPT_RESTART);
     }
+  }
+
+  /**
+   * Stateless only (else null): the receive state the native fast path
+   * shares — the state buffer, the receive direction record, the history.
+   * It decrypts the common in-order packet exactly as decrypt() does.
+   */
+  fastRxView(): { st: Uint8Array; rx: number; hist: number; histSlots: number } | null {
+    return this.stateful ? null : { st: this.st, rx: this.l.rx, hist: this.l.hist, histSlots: HISTORY };
+  }
+
+  /** The native fast path decrypted `packets` in-order packets (one key change each): count them. */
+  countFastRx(packets: number): void {
+    this.stats.decrypted += packets;
+    this.stats.rekeys += packets;
   }
 
   /** Stateful receiver lost a packet and waits for a flushed one: the link sends CCP Reset-Request. */

@@ -59,6 +59,19 @@ export interface GreCallStats {
   };
 }
 
+/** rxState layout, shared with native/src/fastrx.c: keep both in step. */
+export const GRX_WORDS = 8;
+export const GRX_FLAGS = 0;
+export const GRX_LAST = 1;
+export const GRX_MASK = 2;
+export const GRX_HELD = 3;
+export const GRX_ACK = 4;
+export const GRX_MAX_PAYLOAD = 5;
+/** GRX_FLAGS bits */
+export const GRX_STARTED = 1;
+export const GRX_CANDIDATE = 2;
+export const GRX_ACK_SEEN = 4;
+
 const HALF = 0x80000000;
 /** Beyond this distance a sequence number needs confirming before we follow it. */
 const FAR_JUMP = 0x10000;
@@ -96,20 +109,53 @@ export class GreCall {
 
   private txSeq = 0;
 
-  private rxStarted = false;
+  /**
+   * The receive sequencing state, in a typed array the native receive fast
+   * path (native/src/fastrx.c) reads and advances for in-order data packets
+   * of a running link (layout: GRX_*). The accessors below keep the logic
+   * here readable.
+   */
+  readonly rxState = new Uint32Array(new ArrayBuffer(GRX_WORDS * 4));
+  private get rxStarted(): boolean {
+    return (this.rxState[GRX_FLAGS]! & GRX_STARTED) !== 0;
+  }
+  private set rxStarted(v: boolean) {
+    this.setFlag(GRX_STARTED, v);
+  }
   /** Last sequence number delivered (or skipped past). */
-  private rxLast = 0;
+  private get rxLast(): number {
+    return this.rxState[GRX_LAST]!;
+  }
+  private set rxLast(v: number) {
+    this.rxState[GRX_LAST] = v;
+  }
   /** Bit i set: seq (rxLast - i) was delivered. Tells duplicates from stale packets. */
-  private rxMask = 0;
+  private get rxMask(): number {
+    return this.rxState[GRX_MASK]!;
+  }
+  private set rxMask(v: number) {
+    this.rxState[GRX_MASK] = v;
+  }
   /** A far-away seq seen once, waiting for a successor to confirm it. */
-  private hasCandidate = false;
+  private get hasCandidate(): boolean {
+    return (this.rxState[GRX_FLAGS]! & GRX_CANDIDATE) !== 0;
+  }
+  private set hasCandidate(v: boolean) {
+    this.setFlag(GRX_CANDIDATE, v);
+  }
   private candidate = 0;
   /** Received data not yet acknowledged to the peer. */
   private ackPending = false;
   private ackDeadline = NO_DEADLINE;
 
   // Hold ring, indexed by seq % window; allocated on first use.
-  private held = 0;
+  /** Packets in the ring (the fast path leaves a call with held packets to input()). */
+  private get held(): number {
+    return this.rxState[GRX_HELD]!;
+  }
+  private set held(v: number) {
+    this.rxState[GRX_HELD] = v;
+  }
   private slotBuf: (Uint8Array | null)[] | null = null;
   private slotLen: Int32Array | null = null; // -1 = empty
   private slotSeq: Uint32Array | null = null;
@@ -133,6 +179,7 @@ export class GreCall {
     this.ackDelayMs = nonNegative(o.ackDelayMs, 50, 'ackDelayMs');
     this.maxPayload = nonNegative(o.maxPayload, 4096, 'maxPayload');
     if (this.maxPayload > GRE_MAX_PAYLOAD) throw new PptpdError('ERR_GRE_OPTIONS', 'maxPayload must be ≤ 65535');
+    this.rxState[GRX_MAX_PAYLOAD] = this.maxPayload;
   }
 
   /** Packets currently held waiting for a gap to fill. */
@@ -282,9 +329,34 @@ export class GreCall {
   }
 
   private noteAck(ack: number): void {
-    const last = this.stats.lastAckReceived;
+    const r = this.rxState;
+    const seen = (r[GRX_FLAGS]! & GRX_ACK_SEEN) !== 0;
+    const d = (ack - r[GRX_ACK]!) >>> 0;
     // Keep the newest (wrap-aware); an old ack arriving late changes nothing.
-    if (last < 0 || (((ack - last) >>> 0) !== 0 && ((ack - last) >>> 0) < HALF)) this.stats.lastAckReceived = ack >>> 0;
+    if (!seen || (d !== 0 && d < HALF)) {
+      r[GRX_ACK] = ack;
+      r[GRX_FLAGS] = r[GRX_FLAGS]! | GRX_ACK_SEEN;
+      this.stats.lastAckReceived = ack >>> 0;
+    }
+  }
+
+  private setFlag(bit: number, on: boolean): void {
+    const r = this.rxState;
+    r[GRX_FLAGS] = on ? r[GRX_FLAGS]! | bit : r[GRX_FLAGS]! & ~bit;
+  }
+
+  /**
+   * The native fast path delivered `packets` in-order data packets
+   * (`bytes` of payload) and advanced rxState itself: count them and owe
+   * the peer an ack, as deliverNext does.
+   */
+  fastDelivered(packets: number, bytes: number): void {
+    if (this.closed || packets <= 0) return;
+    const r = this.rxState;
+    if ((r[GRX_FLAGS]! & GRX_ACK_SEEN) !== 0) this.stats.lastAckReceived = r[GRX_ACK]!;
+    this.stats.rxPackets += packets;
+    this.stats.rxBytes += bytes;
+    this.oweAck();
   }
 
   // --- receive ---
@@ -295,12 +367,16 @@ export class GreCall {
     this.rxMask = ((this.rxMask << 1) | 1) >>> 0;
     this.stats.rxPackets++;
     this.stats.rxBytes += len;
+    this.oweAck();
+    if (len > 0) this.o.deliver(payload);
+  }
+
+  private oweAck(): void {
     if (!this.ackPending) {
       this.ackPending = true;
       this.ackDeadline = this.o.clock.now() + this.ackDelayMs;
       this.armTimer(this.ackDeadline);
     }
-    if (len > 0) this.o.deliver(payload);
   }
 
   /** Moves rxLast to seq-1, counting the skipped sequence numbers as lost. */

@@ -23,7 +23,7 @@ import { formatIp4, parseIp4 } from './ip4.js';
 import { Ipcp, type IpcpHost } from './ipcp.js';
 import { Lcp, type LcpHost } from './lcp.js';
 import type {
-  IpSink, LinkFactories, LinkHooks, LinkOptions, LinkPhase, LinkStats, LinkUpInfo, MppeCodecLike, MppeInfo, PppPolicy,
+  FastRxLink, IpSink, LinkFactories, LinkHooks, LinkOptions, LinkPhase, LinkStats, LinkUpInfo, MppeCodecLike, MppeInfo, PppPolicy,
 } from './types.js';
 
 export type {
@@ -197,6 +197,20 @@ function mppeMode(bits: 40 | 56 | 128, stateful: boolean): MppeInfo {
   return m;
 }
 
+/** The link's offer to a datapath's receive fast path (IpSink.fastRx): one per running stateless codec. */
+class LinkFastRx implements FastRxLink {
+  constructor(
+    private readonly link: PppLink,
+    readonly codec: MppeCodecLike,
+    readonly mppe: FastRxLink['mppe'],
+    readonly rxMax: number,
+  ) {}
+
+  counted(frames: number, frameBytes: number, ipPackets: number, dropped: number): void {
+    this.link.fastCounted(this.codec, frames, frameBytes, ipPackets, dropped);
+  }
+}
+
 export class PppLink {
   phase: LinkPhase = 'dead';
   readonly stats: LinkStats = {
@@ -242,6 +256,8 @@ export class PppLink {
   private rxMax = 0;
   // Userspace mode: where received MPPE packets are decrypted in place (the TUN write queue), else scratch + onIp.
   private ipSink: IpSink | null = null;
+  // What the sink's fast path was offered (IpSink.fastRx), if anything.
+  private fastRxOffer: LinkFastRx | null = null;
 
   /** @internal */
   readonly o: LinkOptions & LinkTuning;
@@ -427,7 +443,44 @@ export class PppLink {
    * scratch + hooks.onIp). Packets delivered there do not reach onIp.
    */
   setIpSink(sink: IpSink | null): void {
+    if (sink !== this.ipSink && this.fastRxOffer !== null) {
+      this.fastRxOffer = null;
+      this.ipSink?.fastRx?.(null);
+    }
     this.ipSink = sink;
+    this.syncFastRx();
+  }
+
+  /**
+   * Offers the sink's fast path the running stateless codec, or withdraws
+   * the offer once that no longer holds: called wherever phase, codec or
+   * sink change.
+   */
+  private syncFastRx(): void {
+    const sink = this.ipSink;
+    const codec = this.codec;
+    const view = sink?.fastRx && codec && this.phase === 'running' && !this.ended && this.rxMax > 0 &&
+      this.o.dataMode === 'userspace' ? codec.fastRxView?.() ?? null : null;
+    if (!view) {
+      if (this.fastRxOffer !== null) {
+        this.fastRxOffer = null;
+        sink?.fastRx?.(null);
+      }
+      return;
+    }
+    if (this.fastRxOffer?.codec === codec) return;
+    this.fastRxOffer = new LinkFastRx(this, codec!, view, this.rxMax);
+    sink!.fastRx!(this.fastRxOffer);
+  }
+
+  /** @internal Frames a datapath fast path took on this link's behalf (LinkFastRx.counted). */
+  fastCounted(codec: MppeCodecLike, frames: number, frameBytes: number, ipPackets: number, dropped: number): void {
+    const st = this.stats;
+    st.rxFrames += frames;
+    st.rxBytes += frameBytes;
+    st.rxIp += ipPackets;
+    st.dropped += dropped;
+    codec.countFastRx?.(frames);
   }
 
   private rxCompressed(f: Uint8Array, p: number): void {
@@ -591,6 +644,7 @@ export class PppLink {
     this.ipcp?.fsm.stop();
     this.codec = null;
     this.ipcpOpen = false;
+    this.syncFastRx();
   }
 
   private startAuth(method: AuthMethod): void {
@@ -741,6 +795,7 @@ export class PppLink {
     const wasRunning = this.phase === 'running' && this.mppe !== null;
     this.ccpSettled = false;
     this.codec = null;
+    this.syncFastRx();
     this.mppe = null;
     if (wasRunning) return this.fail('the peer renegotiated MPPE on a running link (not supported)');
     // A new CCP round (stateful/stateless settled differently, or the peer
@@ -795,6 +850,7 @@ export class PppLink {
       });
     }
     this.phase = 'running';
+    this.syncFastRx();
     const server = this.role === 'server';
     const info: LinkUpInfo = {
       user: this.user,
@@ -867,6 +923,7 @@ export class PppLink {
       return;
     }
     this.phase = 'terminate';
+    this.syncFastRx();
     this.stopAuth();
     this.busy++;
     try {

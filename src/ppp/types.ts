@@ -139,6 +139,23 @@ export interface IpSink {
   begin(max: number): number;
   /** The IP packet is buffer[start + skip, + len), written since begin() returned `start`: deliver it. */
   commit(start: number, skip: number, len: number): void;
+  /**
+   * Optional: the datapath may decrypt the link's common in-order stateless
+   * MPPE frames itself (natively), on the link's state. The link offers it
+   * whenever that becomes possible and withdraws it (null) whenever it stops
+   * being so (link not running, codec gone, sink replaced).
+   */
+  fastRx?(link: FastRxLink | null): void;
+}
+
+/** What a link offers a datapath's receive fast path (see IpSink.fastRx). */
+export interface FastRxLink {
+  /** The stateless codec's shared receive state (MppeCodec.fastRxView). */
+  readonly mppe: { st: Uint8Array; rx: number; hist: number; histSlots: number };
+  /** Longest MPPE frame the link accepts (longer ones are the link's to drop). */
+  readonly rxMax: number;
+  /** Frames the datapath handled for the link: counted as if input() had taken them. */
+  counted(frames: number, frameBytes: number, ipPackets: number, dropped: number): void;
 }
 
 /** Pluggable constructors (tests inject fakes; defaults are the real ones). */
@@ -155,6 +172,9 @@ export interface MppeCodecLike {
   decrypt(input: Uint8Array, out: Uint8Array, outOff: number): number;
   readonly needsReset: boolean;
   onResetRequest(): void;
+  /** Optional (MppeCodec has them): the receive state a datapath fast path may share, and its counting. */
+  fastRxView?(): { st: Uint8Array; rx: number; hist: number; histSlots: number } | null;
+  countFastRx?(packets: number): void;
 }
 
 export interface LinkOptions {

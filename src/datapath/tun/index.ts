@@ -5,11 +5,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.js';
 import { TunDatapath, type TunDatapathOptions } from './tun-datapath.js';
-import type { PacketBatchView, RawGrePort, TunPort } from './ports.js';
+import type { FastRxPort, PacketBatchView, RawGrePort, TunPort } from './ports.js';
 import type { TunDevice as TunDeviceT } from '../../../native/tun.js';
+import type { FastRx as FastRxT } from '../../../native/fast-rx.js';
 
 export { TunDatapath, type TunDatapathOptions, type TunDatapathStats } from './tun-datapath.js';
-export type { PacketBatchView, RawGrePort, TunAsyncOpener, TunOpener, TunPort } from './ports.js';
+export type { FastRxPort, PacketBatchView, RawGrePort, TunAsyncOpener, TunOpener, TunPort } from './ports.js';
 
 export interface OpenTunDatapathOptions {
   clock: Clock;
@@ -32,6 +33,10 @@ class TunDevicePort implements TunPort {
 
   get name(): string {
     return this.dev.name;
+  }
+
+  get fd(): number {
+    return this.dev.fd;
   }
 
   configure(c: { mtu: number; local: string; peer: string; up: boolean }): void {
@@ -71,11 +76,22 @@ class TunDevicePort implements TunPort {
   }
 }
 
+/** The addon's fast path as the datapath's port: it reads the receive arena the raw socket's batches live in. */
+function fastRxPort(fr: FastRxT): FastRxPort {
+  return {
+    add: (e) => fr.add(e),
+    remove: (id) => fr.remove(id),
+    run: (b) => fr.run(b.count),
+    report: fr.report,
+  };
+}
+
 /** Opens the raw GRE socket (needs CAP_NET_RAW) and returns the datapath. */
 export async function openTunDatapath(o: OpenTunDatapathOptions): Promise<TunDatapath> {
   const { RawGreSocket } = await import('../../../native/raw-gre.js');
   const { TunDevice } = await import('../../../native/tun.js');
   const { nativeMppeCipher } = await import('../../../native/mppe.js');
+  const { FastRx } = await import('../../../native/fast-rx.js');
   const log = o.log.child({ component: 'datapath-tun' });
   const sock = RawGreSocket.open(o.bindAddress);
   let lastErr = -Infinity;
@@ -100,5 +116,6 @@ export async function openTunDatapath(o: OpenTunDatapathOptions): Promise<TunDat
   log.info({ bind: o.bindAddress ?? '0.0.0.0' }, 'TUN datapath ready (userspace GRE, MPPE in the addon)');
   // MPPE's per-packet SHA-1/RC4 in C (the addon is loaded already: the raw socket is open).
   const mppeCipher = nativeMppeCipher();
-  return new TunDatapath({ clock: o.clock, log, raw, openTun, openTunAsync, mppeCipher, ...(o.gre ? { gre: o.gre } : {}) });
+  const fastRx = fastRxPort(FastRx.open());
+  return new TunDatapath({ clock: o.clock, log, raw, openTun, openTunAsync, mppeCipher, fastRx, ...(o.gre ? { gre: o.gre } : {}) });
 }

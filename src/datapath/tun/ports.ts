@@ -19,9 +19,29 @@ export interface RawGrePort {
   close(): void;
 }
 
+/**
+ * The addon's receive fast path (native/fast-rx.ts): decrypts the common
+ * in-order stateless MPPE data packets of registered calls straight to
+ * their TUN fds, before JS sees the batch.
+ */
+export interface FastRxPort {
+  /** Registers a call's shared receive state; returns its id. */
+  add(e: {
+    src: number; callId: number; fd: number; gre: Uint32Array; mppe: Uint8Array;
+    rxDir: number; hist: number; histSlots: number; rxMax: number;
+  }): number;
+  remove(id: number): boolean;
+  /** Handles what it can of the batch; handled packets get lengths[i] = 0. Returns how many. */
+  run(batch: PacketBatchView): number;
+  /** After run(): report[0] records of 8 words [id, frames, frameBytes, ipPackets, ipBytes, dropped, writeFailed, 0] from report[1]. */
+  readonly report: Uint32Array;
+}
+
 /** One TUN interface (pppN). Closing it removes the interface. */
 export interface TunPort {
   readonly name: string;
+  /** The device's fd, for a FastRxPort to write to (absent: no fast path for it). */
+  readonly fd?: number;
   configure(o: { mtu: number; local: string; peer: string; up: boolean }): void;
   /** As configure({ ..., up: true }) off the event loop; preferred when present. */
   configureAsync?(o: { mtu: number; local: string; peer: string }): Promise<void>;

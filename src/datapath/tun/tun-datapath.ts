@@ -20,9 +20,9 @@ import type {
   DatapathCallParams,
   DatapathCounters,
 } from '../types.js';
-import type { IpSink } from '../../ppp/types.js';
+import type { FastRxLink, IpSink } from '../../ppp/types.js';
 import { parseIpv4 } from './ipv4.js';
-import type { PacketBatchView, RawGrePort, TunAsyncOpener, TunOpener, TunPort } from './ports.js';
+import type { FastRxPort, PacketBatchView, RawGrePort, TunAsyncOpener, TunOpener, TunPort } from './ports.js';
 
 export interface TunDatapathOptions {
   clock: Clock;
@@ -34,6 +34,8 @@ export interface TunDatapathOptions {
   gre?: { reorderTimeoutMs?: number; reorderWindow?: number; ackDelayMs?: number };
   /** MPPE crypto for the links of this datapath (the addon's); default the TypeScript one. */
   mppeCipher?: MppeCipher;
+  /** The addon's receive fast path; without it every packet goes through JS. */
+  fastRx?: FastRxPort;
 }
 
 export interface TunDatapathStats {
@@ -48,6 +50,10 @@ export interface TunDatapathStats {
   sinkDropped: number;
   /** Exceptions caught on the packet path (a bug if non-zero). */
   errors: number;
+  /** Raw packets the native fast path decrypted to a TUN interface (included in rawPackets). */
+  fastPackets: number;
+  /** Of those, TUN writes that failed (interface going away). */
+  fastWriteFailed: number;
 }
 
 /** Consecutive existing names tolerated before an open gives up. */
@@ -105,6 +111,9 @@ class TunCall implements DatapathCall, IpSink {
   configuring: Promise<void> | undefined;
   /** Queued TUN writes since the last flush (flushed once per raw batch). */
   dirty = false;
+  /** Registered with the fast path: its id (-1: not) and the link's offer behind it. */
+  fastId = -1;
+  fastLink: FastRxLink | null = null;
   readonly c: DatapathCounters = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 };
 
   constructor(readonly dp: TunDatapath, readonly p: DatapathCallParams, readonly src: number) {
@@ -226,6 +235,19 @@ class TunCall implements DatapathCall, IpSink {
     }
   }
 
+  /** IpSink: the link offers (or withdraws) its receive state to the native fast path. */
+  fastRx(link: FastRxLink | null): void {
+    this.dp.fastRxOffer(this, link);
+  }
+
+  /** What the fast path did for this call in one batch: count it where the JS path would have. */
+  fastCounted(frames: number, frameBytes: number, ipPackets: number, ipBytes: number, dropped: number): void {
+    this.gre.fastDelivered(frames, frameBytes);
+    this.fastLink?.counted(frames, frameBytes, ipPackets, dropped);
+    this.c.rxPackets += ipPackets;
+    this.c.rxBytes += ipBytes;
+  }
+
   deliverIp(packet: Uint8Array): void {
     const tun = this.tun;
     if (this.closed || !tun) return;
@@ -271,7 +293,13 @@ export class TunDatapath implements Datapath {
   readonly raw: RawGrePort;
   readonly greOptions: NonNullable<TunDatapathOptions['gre']>;
   readonly demux = new GreDemux();
-  readonly stats: TunDatapathStats = { rawPackets: 0, rawBatches: 0, badIpv4: 0, nonIpv4: 0, sinkDropped: 0, errors: 0 };
+  readonly stats: TunDatapathStats = {
+    rawPackets: 0, rawBatches: 0, badIpv4: 0, nonIpv4: 0, sinkDropped: 0, errors: 0, fastPackets: 0, fastWriteFailed: 0,
+  };
+  private readonly fast: FastRxPort | undefined;
+  /** Calls registered with the fast path, by its id. */
+  private readonly fastCalls: (TunCall | undefined)[] = [];
+  private fastRegistered = 0;
   private readonly log: Logger;
   private readonly opener: TunOpener;
   private readonly asyncOpener: TunAsyncOpener | undefined;
@@ -296,6 +324,7 @@ export class TunDatapath implements Datapath {
     this.opener = o.openTun;
     this.asyncOpener = o.openTunAsync;
     this.greOptions = o.gre ?? {};
+    this.fast = o.fastRx;
     this.raw.onPackets((b) => this.fromNetwork(b));
   }
 
@@ -325,9 +354,19 @@ export class TunDatapath implements Datapath {
     const v = this.view;
     const data = b.data;
     this.stats.rawBatches++;
+    // In-order data of running stateless links: decrypted natively, straight to
+    // their interfaces (lengths set to 0). The rest, in order, below. Packets
+    // queued since the last batch (a reorder timeout delivered them) go out
+    // first: the fast path writes at once, and must not overtake them.
+    if (this.fast !== undefined && this.fastRegistered > 0) {
+      if (this.dirty.length > 0) this.flushDirty();
+      this.runFast(this.fast, b);
+    }
     for (let i = 0; i < b.count; i++) {
       this.stats.rawPackets++;
-      if (tryStripIpv4(data, b.offsets[i]!, b.lengths[i]!, v) !== null) {
+      const len = b.lengths[i]!;
+      if (len === 0) continue; // the fast path's
+      if (tryStripIpv4(data, b.offsets[i]!, len, v) !== null) {
         this.stats.badIpv4++;
         continue;
       }
@@ -338,6 +377,11 @@ export class TunDatapath implements Datapath {
       }
     }
     // One TUN write flush per interface per batch, and our acks/replies out at once.
+    this.flushDirty();
+    this.raw.flush();
+  }
+
+  private flushDirty(): void {
     const d = this.dirty;
     for (let i = 0; i < d.length; i++) {
       const c = d[i]!;
@@ -345,7 +389,56 @@ export class TunDatapath implements Datapath {
       c.tun?.flush();
     }
     d.length = 0;
-    this.raw.flush();
+  }
+
+  private runFast(fast: FastRxPort, b: PacketBatchView): void {
+    let handled: number;
+    try {
+      handled = fast.run(b);
+    } catch (e) {
+      this.packetError(e);
+      return;
+    }
+    if (handled === 0) return;
+    this.stats.fastPackets += handled;
+    this.demux.stats.dispatched += handled;
+    const r = fast.report;
+    const n = r[0]!;
+    for (let k = 0, o = 1; k < n; k++, o += 8) {
+      this.stats.fastWriteFailed += r[o + 6]!;
+      this.fastCalls[r[o]!]?.fastCounted(r[o + 1]!, r[o + 2]!, r[o + 3]!, r[o + 4]!, r[o + 5]!);
+    }
+  }
+
+  /** @internal A call's link offers its receive state (null: withdraws it). */
+  fastRxOffer(c: TunCall, link: FastRxLink | null): void {
+    const fast = this.fast;
+    if (fast === undefined) return;
+    this.fastRemove(c);
+    const fd = c.tun?.fd;
+    if (link === null || c.closed || fd === undefined) return;
+    const m = link.mppe;
+    try {
+      c.fastId = fast.add({
+        src: c.src, callId: c.p.callId, fd, gre: c.gre.rxState, mppe: m.st,
+        rxDir: m.rx, hist: m.hist, histSlots: m.histSlots, rxMax: link.rxMax,
+      });
+    } catch (e) {
+      this.packetError(e); // a bug; the call stays on the JS path
+      return;
+    }
+    c.fastLink = link;
+    this.fastCalls[c.fastId] = c;
+    this.fastRegistered++;
+  }
+
+  private fastRemove(c: TunCall): void {
+    if (c.fastId < 0) return;
+    this.fast?.remove(c.fastId);
+    this.fastCalls[c.fastId] = undefined;
+    this.fastRegistered--;
+    c.fastId = -1;
+    c.fastLink = null;
   }
 
   /** @internal */
@@ -405,6 +498,8 @@ export class TunDatapath implements Datapath {
 
   /** @internal */
   forget(c: TunCall): void {
+    // Before the fd can close: the fast path writes to it.
+    this.fastRemove(c);
     if (this.calls.delete(c)) this.demux.unregister(c.src, c.p.callId);
   }
 
