@@ -2,6 +2,7 @@
 // hex frames, and a queued in-memory pipe between a server and a client link
 // (queued, so frames are delivered in order and never re-entrantly).
 import type { AuthBackend, SecretEntry } from '../../src/auth/types.js';
+import { MppeCodec } from '../../src/crypto/mppe.js';
 import { PppClientLink, PppLink, type LinkUpInfo, type PppPolicy } from '../../src/ppp/link.js';
 import { DEFAULT_PPP_POLICY } from '../../src/ppp/types.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -267,4 +268,22 @@ export function openLcp(s: Scripted, peerOpts = '05 06 55667788'): void {
 export function authOk(s: Scripted, keys: MppeKeyMaterial | null = TEST_KEYS): void {
   const entry = { client: 'alice', server: '*', secret: 'x', addresses: [], source: 't' };
   s.auth.ctx!.done({ ok: true, user: 'alice', entry, keys: keys ?? undefined });
+}
+
+/**
+ * Encrypts like the client's link of a running pair, with its keys, but any
+ * protocol inside MPPE: returns FF 03 00 FD + MPPE header + ciphertext.
+ */
+export function rogueClient(p: Pair): (proto: number, body: Uint8Array) => Uint8Array {
+  const m = p.client.ups[0]!.mppe!;
+  const codec = new MppeCodec({ sendKey: m.sendKey, recvKey: m.recvKey, bits: m.bits, stateful: m.stateful });
+  return (proto, body) => {
+    const input = new Uint8Array(2 + body.length);
+    input[0] = proto >> 8;
+    input[1] = proto & 0xff;
+    input.set(body, 2);
+    const f = new Uint8Array(4 + 2 + input.length);
+    f.set([0xff, 0x03, 0x00, 0xfd]);
+    return f.slice(0, 4 + codec.encrypt(input, f, 4));
+  };
 }

@@ -12,7 +12,6 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TxQueue, sharedBatch } from '../../native/batch.js';
-import { MppeCodec } from '../../src/crypto/mppe.js';
 import type { GreCall } from '../../src/gre/engine.js';
 import { TunDatapath } from '../../src/datapath/tun/tun-datapath.js';
 import { parseIpv4 } from '../../src/datapath/tun/ipv4.js';
@@ -22,7 +21,7 @@ import type { LinkHooks } from '../../src/ppp/types.js';
 import { silentLogger } from '../../src/util/log.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeTun } from '../helpers/session-ports.js';
-import { ipPacket, makePair, type Pair, toHex } from '../helpers/ppp-harness.js';
+import { ipPacket, makePair, rogueClient, type Pair, toHex } from '../helpers/ppp-harness.js';
 
 let native: typeof import('../../native/fast-rx.js') | undefined;
 let why = '';
@@ -179,17 +178,7 @@ async function build(fast: boolean, n: number) {
     const { ifname } = await call.attach({ local: '10.0.0.1', peer: '10.0.0.2', mtu: 1400, mru: 1400, mppe: null, link: p.server.link });
     const tunFd = (call as unknown as { tun: FifoTun }).tun.fd;
     assert.equal(ifname, `ppp${i}`);
-    const m = p.client.ups[0]!.mppe!;
-    const codec = new MppeCodec({ sendKey: m.sendKey, recvKey: m.recvKey, bits: m.bits, stateful: m.stateful });
-    const enc = (proto: number, body: Uint8Array) => {
-      const input = new Uint8Array(2 + body.length);
-      input[0] = proto >> 8;
-      input[1] = proto & 0xff;
-      input.set(body, 2);
-      const f = new Uint8Array(4 + 2 + input.length);
-      f.set(hex('ff 03 00 fd'));
-      return f.slice(0, 4 + codec.encrypt(input, f, 4));
-    };
+    const enc = rogueClient(p);
     sessions.push({ p, link: p.server.link, gre: (call as unknown as { gre: GreCall }).gre, callId, fd: tunFd, counters: () => call.counters(), enc });
   }
   return { clock, raw, dp, sessions };

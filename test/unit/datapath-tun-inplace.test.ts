@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TX_SLOTS, TX_SLOT_SIZE, TxQueue } from '../../native/batch.js';
-import { MppeCodec } from '../../src/crypto/mppe.js';
 import { TunDatapath } from '../../src/datapath/tun/tun-datapath.js';
 import { parseIpv4 } from '../../src/datapath/tun/ipv4.js';
 import type { IpSink, LinkHooks } from '../../src/ppp/types.js';
@@ -14,7 +13,7 @@ import type { PppLink } from '../../src/ppp/link.js';
 import { silentLogger } from '../../src/util/log.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { InPlaceTunHost } from '../helpers/datapath-tun-inplace.js';
-import { ipPacket, makePair, type Pair, toHex } from '../helpers/ppp-harness.js';
+import { ipPacket, makePair, rogueClient, type Pair, toHex } from '../helpers/ppp-harness.js';
 import { FakeRawGre, type FakeTun, FakeTunHost } from '../helpers/session-ports.js';
 
 const hooksOf = (l: unknown) => (l as { hooks: LinkHooks }).hooks;
@@ -88,21 +87,6 @@ async function runningPair(): Promise<{ p: Pair; host: InPlaceTunHost; sink: IpS
   };
   p.server.link.setIpSink(sink);
   return { p, host, sink };
-}
-
-/** Encrypts like the client's link, with its keys (a codec of our own: any protocol, any header). */
-function rogueClient(p: Pair): (proto: number, body: Uint8Array) => Uint8Array {
-  const m = p.client.ups[0]!.mppe!;
-  const codec = new MppeCodec({ sendKey: m.sendKey, recvKey: m.recvKey, bits: m.bits, stateful: m.stateful });
-  return (proto, body) => {
-    const input = new Uint8Array(2 + body.length);
-    input[0] = proto >> 8;
-    input[1] = proto & 0xff;
-    input.set(body, 2);
-    const f = new Uint8Array(4 + 2 + input.length);
-    f.set(hex('ff 03 00 fd'));
-    return f.subarray(0, 4 + codec.encrypt(input, f, 4));
-  };
 }
 
 test('link: decrypted IPv4 goes straight into the sink, not to onIp; drops are counted and never committed', async () => {
