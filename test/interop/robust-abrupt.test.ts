@@ -10,10 +10,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Guest, TestNet, interopAvailable } from './harness/uml.js';
-import { Daemon } from './harness/daemon.js';
-import { GuestShell, MSCHAPV2_MPPE128, shellScenario } from './harness/guest-shell.js';
+import { TestNet, interopAvailable } from './harness/uml.js';
+import type { Daemon } from './harness/daemon.js';
+import { MSCHAPV2_MPPE128, type GuestShell } from './harness/guest-shell.js';
 import { NftTable } from './harness/nft.js';
+import { closeRig, daemonWithShells, eventuallyOr } from './harness/daemon-checks.js';
 
 const avail = interopAvailable();
 const skip = avail.ok ? false : `interop unavailable: ${avail.why}`;
@@ -42,15 +43,10 @@ async function stats(): Promise<Record<string, number>> {
 
 before(async () => {
   if (skip) return;
-  net = await TestNet.create();
-  daemon = new Daemon(net, { pptpdConf: CONF, ppp: { 'options.pptpd': OPTIONS, 'chap-secrets': SECRETS } });
-  await daemon.start();
-  const [a, b] = await Promise.all([
-    Guest.boot(net, { name: 'abrupt-victim', index: 1, scenario: shellScenario() }),
-    Guest.boot(net, { name: 'abrupt-bystander', index: 2, scenario: shellScenario() }),
-  ]);
-  victim = await new GuestShell(a).ready();
-  bystander = await new GuestShell(b).ready();
+  ({ net, daemon, shells: [victim, bystander] } = await daemonWithShells(
+    { pptpdConf: CONF, ppp: { 'options.pptpd': OPTIONS, 'chap-secrets': SECRETS } },
+    [{ name: 'abrupt-victim', index: 1 }, { name: 'abrupt-bystander', index: 2 }],
+  ));
   await bystander.dial({ server: net.hostIp, unit: 0, user: 'dave', password: 'dave-pw-6', args: [...MSCHAPV2_MPPE128] });
   await bystander.waitUp(0);
   // Pings twice a second for the whole file; checked at the end.
@@ -63,16 +59,11 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  await net?.destroy();
-  daemon?.cleanup();
+  await closeRig({ net, daemon });
 });
 
-async function eventually(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}\n${daemon.rawLog().slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function eventually(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  return eventuallyOr(what, fn, timeoutMs, 200, () => daemon.rawLog().slice(-4000));
 }
 
 function countLines(file: string): number {

@@ -14,9 +14,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Guest, TestNet, interopAvailable, shq } from './harness/uml.js';
-import { Daemon } from './harness/daemon.js';
-import { GuestShell, MSCHAPV2_MPPE128, shellScenario } from './harness/guest-shell.js';
+import { TestNet, interopAvailable, shq } from './harness/uml.js';
+import type { Daemon } from './harness/daemon.js';
+import { MSCHAPV2_MPPE128, type GuestShell } from './harness/guest-shell.js';
+import { closeRig, daemonWithShells } from './harness/daemon-checks.js';
 import { NftTable } from './harness/nft.js';
 import { netemClear, netemReady, netemSet, netemStats } from './harness/netem.js';
 import { kclientCommand, parseKClientUp, repoRoot } from '../../bench/kclient/scenario.js';
@@ -46,17 +47,12 @@ let pppSessionId = '';
 
 before(async () => {
   if (skip) return;
-  net = await TestNet.create();
-  daemon = new Daemon(net, { pptpdConf: CONF, ppp: { 'options.pptpd': OPTIONS, 'chap-secrets': SECRETS } });
-  await daemon.start();
+  ({ net, daemon, shells: [pppd, kc] } = await daemonWithShells(
+    { pptpdConf: CONF, ppp: { 'options.pptpd': OPTIONS, 'chap-secrets': SECRETS } },
+    [{ name: 'loss-pppd', index: 1 }, { name: 'loss-kclient', index: 2 }],
+  ));
   // One iperf3 server for every transfer (tests run one after the other).
   net.spawn(['iperf3', '-s', '-p', '5201'], { logFile: `${daemon.dir}/iperf3.log` });
-  const [a, b] = await Promise.all([
-    Guest.boot(net, { name: 'loss-pppd', index: 1, scenario: shellScenario() }),
-    Guest.boot(net, { name: 'loss-kclient', index: 2, scenario: shellScenario() }),
-  ]);
-  pppd = await new GuestShell(a).ready();
-  kc = await new GuestShell(b).ready();
   await Promise.all([netemReady(pppd), netemReady(kc)]);
   await pppd.dial({ server: net.hostIp, unit: 0, user: 'erin', password: 'erin-pw-7', args: [...MSCHAPV2_MPPE128] });
   const link = await pppd.waitUp(0);
@@ -69,17 +65,26 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  await net?.destroy();
-  daemon?.cleanup();
+  await closeRig({ net, daemon });
 });
 
-interface PingResult { sent: number; received: number; out: string }
+interface PingResult {
+  sent: number;
+  received: number;
+  out: string;
+  /** The summary and the icmp_seq numbers never answered: for failure messages of long runs. */
+  brief: string;
+}
 
-async function ping(sh: GuestShell, ifname: string, count: number): Promise<PingResult> {
-  const r = await sh.run(`ping -n -c ${count} -i 0.2 -W 3 -I ${shq(ifname)} ${LOCAL}`, (count * 0.2 + 30) * 1000);
+async function ping(sh: GuestShell, ifname: string, count: number, intervalS = 0.2): Promise<PingResult> {
+  const r = await sh.run(`ping -n -c ${count} -i ${intervalS} -W 3 -I ${shq(ifname)} ${LOCAL}`, (count * intervalS + 30) * 1000);
   const m = /(\d+) packets transmitted, (\d+) received/.exec(r.out);
   assert.ok(m, r.out);
-  return { sent: Number(m[1]), received: Number(m[2]), out: r.out };
+  const answered = new Set([...r.out.matchAll(/icmp_seq=(\d+) /g)].map((x) => Number(x[1])));
+  const lost: number[] = [];
+  for (let i = 1; i <= count; i++) if (!answered.has(i)) lost.push(i);
+  const brief = `${m[0]}; not answered: icmp_seq ${lost.join(',') || 'none'}`;
+  return { sent: Number(m[1]), received: Number(m[2]), out: r.out, brief };
 }
 
 /** iperf3 -n SIZE through the tunnel; reverse = server→client. Returns the receiver's Mbit/s. */
@@ -140,7 +145,19 @@ test('GRE reordered both ways (netem delay 10ms reorder 25% 50%), pptp-linux: pi
 // Stateful resync needs the sender to answer a Reset-Request in a way the
 // receiver's catch-up arithmetic can follow even when that flushed packet is
 // lost too (2 % each way makes it likely in a run): see src/crypto/mppe.ts.
-test('stateful MPPE (kclient --stateful, kernel ppp_mppe) with 2 % GRE loss each way: resyncs both ways, ping ≥ 80 %, 1 MB both directions, link stays up', { skip, timeout: 240_000 }, async () => {
+//
+// Why STATEFUL_PINGS pings: on a stateful link one lost GRE packet costs more
+// than itself. The next packet shows the gap and is discarded too (RFC 3078
+// §8.2) until the Reset-Request round trip; with poptop's 300 ms GRE reorder
+// hold in front of that (since shortened to STATEFUL_REORDER_MS on stateful
+// links) a loss from the client cost 3 pings at 5 pings/s and one to the
+// client 2: about 10 % of pings lost on average (45/50 measured in 8 runs).
+// A Monte Carlo model of exactly this (lost Reset-Requests/Acks retried after
+// 1 s included) gave P(< 80 % answered) = 7.7 % with 50 pings — an observed
+// 37/50 was such a tail — 1.5 % with 150 and 0.3 % with 250 (0.26 % / 0.03 %
+// with the short hold). The bound stays 80 %; only the sample grows (50 s).
+const STATEFUL_PINGS = 250;
+test('stateful MPPE (kclient --stateful, kernel ppp_mppe) with 2 % GRE loss each way: resyncs both ways, ping ≥ 80 %, 1 MB both directions, link stays up', { skip, timeout: 300_000 }, async () => {
   const env = [`KCLIENT_PASSWORD=${shq(KPASS)}`];
   if (process.env.PPTPD_NATIVE_PATH) env.push(`PPTPD_NATIVE_PATH=${shq(process.env.PPTPD_NATIVE_PATH)}`);
   const cmd = [...kclientCommand(), '--server', net.hostIp, '--user', 'kuser', '--stateful', '--mtu', '1400'].map(shq).join(' ');
@@ -168,8 +185,8 @@ test('stateful MPPE (kclient --stateful, kernel ppp_mppe) with 2 % GRE loss each
   let hungUp = false;
   try {
     await netemSet(kc, 'from-client', 'loss 2%');
-    const p = await ping(kc, kif, 50);
-    assert.ok(p.received >= 40, `${p.received}/50 answered:\n${p.out}`);
+    const p = await ping(kc, kif, STATEFUL_PINGS);
+    assert.ok(p.received >= STATEFUL_PINGS * 0.8, `${p.received}/${STATEFUL_PINGS} answered (${p.brief})\n--- kclient.err ---\n${await kc.guest.read('kclient.err')}`);
     const up = await bulk(kc, kif, '1M', false);
     const down = await bulk(kc, kif, '1M', true);
     const nftDropped = await drop.dropped();
@@ -178,7 +195,7 @@ test('stateful MPPE (kclient --stateful, kernel ppp_mppe) with 2 % GRE loss each
     const s1 = (await daemon.sessions()).find((x) => x.user === 'kuser');
     assert.equal(s1?.id, s0.id, 'the stateful session never dropped');
     assert.ok(!existsSync(kc.guest.path('kclient-exit')), `kclient still running:\n${await kc.guest.read('kclient.err')}`);
-    console.log(`# 2 % loss, stateful kclient: ping ${p.received}/50, up ${up} Mbit/s, down ${down} Mbit/s; dropped to client ${nftDropped}, from client ${ne.dropped}`);
+    console.log(`# 2 % loss, stateful kclient: ping ${p.received}/${STATEFUL_PINGS}, up ${up} Mbit/s, down ${down} Mbit/s; dropped to client ${nftDropped}, from client ${ne.dropped}`);
     // Clean hang-up: the link-down line carries the MPPE resync counters.
     await drop.remove();
     await netemClear(kc);

@@ -4,28 +4,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { loadConfig } from '../../src/config/load.js';
-import { memoryFileSystem } from '../../src/cli/demo.js';
 import { describeEffective, describeHeaderCompression, describePppRows } from '../../src/config/effective.js';
 import { PPP_OPTION_NAMES, parsePppOptions } from '../../src/config/ppp-options.js';
 import { dumpOptions, pppPolicy } from '../../src/daemon.js';
 import { createLogger } from '../../src/util/log.js';
 import { configErrors } from '../helpers/config-errors.js';
+import { loadWithOptions } from '../helpers/config-memory.js';
 
 const SECRET = 'Sup3r-s3cret-pw';
 
 function load(options: string) {
-  return loadConfig({
-    confPath: '/t/pptpd.conf',
-    chapSecretsPath: '/t/chap-secrets',
-    papSecretsPath: null,
-    systemOptionsPath: null,
-    fs: memoryFileSystem(new Map([
-      ['/t/pptpd.conf', 'option /t/options\nlocalip 10.0.0.1\nremoteip 10.0.1.1-4\n'],
-      ['/t/options', options],
-      ['/t/chap-secrets', `alice * ${SECRET} *\n`],
-    ])),
-  });
+  return loadWithOptions(options, `alice * ${SECRET} *\n`);
 }
 
 function jsonLog(): { log: ReturnType<typeof createLogger>; lines: () => Array<Record<string, unknown>>; raw: () => string } {

@@ -1,23 +1,10 @@
 // What the daemon hands the PPP engine from the parsed files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/config/load.js';
-import { memoryFileSystem } from '../../src/cli/demo.js';
 import { fsmConfig, pppPolicy, DEFAULT_MTU, DEFAULT_MRU } from '../../src/daemon.js';
+import { loadWithOptions } from '../helpers/config-memory.js';
 
-function load(options: string) {
-  return loadConfig({
-    confPath: '/t/pptpd.conf',
-    chapSecretsPath: '/t/chap-secrets',
-    papSecretsPath: null,
-    systemOptionsPath: null,
-    fs: memoryFileSystem(new Map([
-      ['/t/pptpd.conf', 'option /t/options\nlocalip 10.0.0.1\nremoteip 10.0.1.1-4\n'],
-      ['/t/options', options],
-      ['/t/chap-secrets', 'u * p *\n'],
-    ])),
-  });
-}
+const load = loadWithOptions;
 
 test('Arch-wiki options: MS-CHAPv2 only, MPPE-128 required stateless, DNS, safe MTU/MRU defaults', () => {
   const p = pppPolicy(load('name pptpd\nrefuse-pap\nrefuse-chap\nrefuse-mschap\nrequire-mschap-v2\nrequire-mppe-128\nms-dns 8.8.8.8\nms-dns 8.8.4.4\n'));

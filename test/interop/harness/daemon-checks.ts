@@ -2,9 +2,12 @@
 // or on the kernel datapath in a guest; pptp-linux + pppd clients in guests)
 // set up and check the same way: the Arch wiki's LAN for proxyarp, polling
 // with the daemon's log on timeout, the Arch-wiki traffic run (ping, iperf3
-// both ways) and the three-sessions-on-two-connections run.
+// both ways), the three-sessions-on-two-connections run, and the robustness
+// tests' rig (our daemon on the host, guests with a command shell).
 import assert from 'node:assert/strict';
 import { Guest, TestNet } from './uml.js';
+import { Daemon, type DaemonFiles } from './daemon.js';
+import { GuestShell, shellScenario } from './guest-shell.js';
 import { clientLink, pptpClientScenario, type ClientLink } from './client.js';
 import { POOL, SERVER_PPP_IP } from './archwiki.js';
 
@@ -125,4 +128,38 @@ export async function checkOneSession(
   const ifname = String(sessions[0]!.ifname);
   assert.match(ifname, /^ppp\d+$/);
   return ifname;
+}
+
+/** Our daemon (TUN datapath, host side of a fresh TestNet) and guests each running a command shell. */
+export interface ShellRig {
+  net: TestNet;
+  daemon: Daemon;
+  /** In the order of the `guests` argument. */
+  shells: GuestShell[];
+}
+
+/**
+ * Starts the daemon with `files`, then boots the guests side by side and waits
+ * for their shells. On failure tears down what it made and rethrows.
+ */
+export async function daemonWithShells(files: DaemonFiles, guests: Array<{ name: string; index: number }>): Promise<ShellRig> {
+  const net = await TestNet.create();
+  let daemon: Daemon | undefined;
+  try {
+    daemon = new Daemon(net, files);
+    await daemon.start();
+    const booted = await Promise.all(guests.map((g) => Guest.boot(net, { ...g, scenario: shellScenario() })));
+    const shells: GuestShell[] = [];
+    for (const g of booted) shells.push(await new GuestShell(g).ready());
+    return { net, daemon, shells };
+  } catch (e) {
+    await closeRig({ net, daemon });
+    throw e;
+  }
+}
+
+/** Kills the guests and the daemon, deletes the namespace and the daemon's files; accepts a rig that never started. */
+export async function closeRig(rig: { net?: TestNet; daemon?: Daemon } | undefined): Promise<void> {
+  await rig?.net?.destroy();
+  rig?.daemon?.cleanup();
 }
