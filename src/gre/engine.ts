@@ -102,7 +102,7 @@ export class GreCall {
 
   private readonly o: GreCallOptions;
   private readonly peerCallId: number;
-  private readonly reorderTimeoutMs: number;
+  private reorderTimeoutMs: number;
   private readonly window: number;
   private readonly ackDelayMs: number;
   private readonly maxPayload: number;
@@ -283,6 +283,17 @@ export class GreCall {
     const start = payloadOff - hl;
     this.writeDataHeader(buf, start, payloadLen);
     this.o.sendPacket(buf.subarray(start, payloadOff + payloadLen));
+  }
+
+  /**
+   * Changes how long an early packet waits for its gap (0: not at all).
+   * Packets already held keep waiting only as long as the new value allows.
+   */
+  setReorderTimeout(ms: number): void {
+    this.reorderTimeoutMs = nonNegative(ms, 0, 'reorderTimeoutMs');
+    if (this.closed || this.held === 0) return;
+    this.reorderDeadline = this.oldestHeldAt() + this.reorderTimeoutMs;
+    this.armTimer(this.reorderDeadline);
   }
 
   /** Stops timers and drops held packets; later input/send are ignored. */

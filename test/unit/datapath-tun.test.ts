@@ -2,7 +2,7 @@
 // out through the real GRE engine and demux, interfaces named lowest-free pppN.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TunDatapath } from '../../src/datapath/tun/tun-datapath.js';
+import { STATEFUL_REORDER_MS, TunDatapath } from '../../src/datapath/tun/tun-datapath.js';
 import { parseIpv4 } from '../../src/datapath/tun/ipv4.js';
 import { PptpdError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -215,4 +215,31 @@ test('parseIpv4', () => {
   assert.equal(parseIpv4('256.0.0.1'), undefined);
   assert.equal(parseIpv4('1.2.3'), undefined);
   assert.equal(parseIpv4('::1'), undefined);
+});
+
+test('stateful MPPE: the GRE reorder hold drops to STATEFUL_REORDER_MS (a gap reaches MPPE, and its Reset-Request, at once); stateless keeps 300 ms', async () => {
+  const { raw, dp, clock } = setup();
+  const link = { sendIp: () => {} };
+  const mppe = (stateful: boolean) => ({ bits: 128 as const, stateful, sendKey: new Uint8Array(16), recvKey: new Uint8Array(16) });
+  const held = async (stateful: boolean, callId: number): Promise<string[]> => {
+    const call = dp.openCall(params(`s${callId}`, callId, 0x2000 + callId));
+    const frames: string[] = [];
+    call.onFrame = (f) => frames.push(toHex(f));
+    await call.attach({ local: '10.0.0.1', peer: `10.0.0.${callId}`, mtu: 1400, mru: 1400, mppe: mppe(stateful), link });
+    const gre = (seq: number) => {
+      const g = hex(`30 01 88 0b  00 02 00 00  00 00 00 00  00 21`);
+      g[7] = callId;
+      g[11] = seq;
+      g[13] = seq;
+      return ipv4(CLIENT, g);
+    };
+    raw.receive(gre(1));
+    raw.receive(gre(3)); // 2 lost: 3 waits for it
+    clock.advance(STATEFUL_REORDER_MS);
+    return frames;
+  };
+  assert.deepEqual(await held(true, 0x41), ['0001', '0003'], 'stateful: released after STATEFUL_REORDER_MS');
+  assert.deepEqual(await held(false, 0x42), ['0001'], 'stateless: still held (300 ms)');
+  clock.advance(300);
+  assert.equal(dp.stats.errors, 0);
 });

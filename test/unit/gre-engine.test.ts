@@ -194,6 +194,28 @@ test('reorder: a gap is skipped after reorderTimeoutMs and the held packets deli
   assert.deepEqual(tags(got), [10, 12, 13, 14]);
 });
 
+test('setReorderTimeout: shortens the wait of packets already held and of later gaps; 0 turns holding off', () => {
+  const { call, got, clock } = setup();
+  data(call, 10);
+  clock.advance(5);
+  data(call, 12); // held at t=5, would wait until t=305
+  clock.advance(5);
+  call.setReorderTimeout(10);
+  clock.advance(4);
+  assert.deepEqual(tags(got), [10], 'still within the new 10 ms');
+  clock.advance(1);
+  assert.deepEqual(tags(got), [10, 12], 'released 10 ms after it was held, not 300');
+  data(call, 14);
+  clock.advance(9);
+  assert.deepEqual(tags(got), [10, 12]);
+  clock.advance(1);
+  assert.deepEqual(tags(got), [10, 12, 14]);
+  call.setReorderTimeout(0);
+  data(call, 16);
+  assert.deepEqual(tags(got), [10, 12, 14, 16], 'no hold at all');
+  assert.throws(() => call.setReorderTimeout(-1), /reorderTimeoutMs/);
+});
+
 test('reorder: each gap waits for the oldest packet held behind it', () => {
   const { call, got, clock } = setup();
   data(call, 10);
