@@ -47,7 +47,9 @@ const SRV_IP = '10.199.0.1';
 const CLI_BASE = 2;
 const PER_CLIENT = 2500;
 const LOCAL_IP = '10.200.0.1';
-const IDLE_SECONDS = 10;
+const ECHO_INTERVAL = 30;
+// One whole echo interval: every session's keepalive (request and reply) falls inside the idle window.
+const IDLE_SECONDS = ECHO_INTERVAL;
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 function sh(cmd: string, argv: string[], allowFail = false): string {
@@ -184,7 +186,7 @@ async function runOne(n: number, dir: string): Promise<Row> {
     ].join('\n'));
     writeFileSync(opts, [
       'name pptpd', 'refuse-pap', 'refuse-chap', 'refuse-mschap', 'require-mschap-v2', 'require-mppe-128',
-      'nobsdcomp', 'novj', 'novjccomp', 'nolog', 'lcp-echo-interval 30', 'lcp-echo-failure 4',
+      'nobsdcomp', 'novj', 'novjccomp', 'nolog', `lcp-echo-interval ${ECHO_INTERVAL}`, 'lcp-echo-failure 4',
       `ip-up-script ${join(dir, 'no-ip-up')}`, `ip-down-script ${join(dir, 'no-ip-down')}`, '',
     ].join('\n'));
     writeFileSync(secrets, `bench pptpd "${password}" *\n`, { mode: 0o600 });
@@ -331,7 +333,7 @@ async function main(): Promise<void> {
   const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?';
   console.log(`bench:sessions — ${new Date().toISOString()} — nproc ${sh('nproc', []).trim()}, ${cpu}, kernel ${sh('uname', ['-r']).trim()}, node ${process.version}`);
   if (daemonFlags.length) console.log(`daemon node options: ${daemonFlags.join(' ')}`);
-  console.log(`daemon (TUN datapath) and load generators (one per ${PER_CLIENT} sessions, own source address) in separate processes and namespaces; MS-CHAPv2 + MPPE-128 stateless; lcp-echo-interval 30`);
+  console.log(`daemon (TUN datapath) and load generators (one per ${PER_CLIENT} sessions, own source address) in separate processes and namespaces; MS-CHAPv2 + MPPE-128 stateless; lcp-echo-interval ${ECHO_INTERVAL}`);
   try {
     for (const n of counts) {
       console.log(`\n== ${n} sessions ==`);

@@ -41,13 +41,18 @@ export async function eventuallyOr(
 /** Waits while the guest's after-up shell runs its traffic until this file appears. */
 export const HOLD_UNTIL_HANGUP = 'touch "$RESULTS/traffic-done" && while [ ! -e "$RESULTS/hangup" ]; do sleep 0.1; done';
 
-/** user2/123 on ppp0: 3 pings and 3 s of iperf3 each way to the server's tunnel address, then holds (HOLD_UNTIL_HANGUP). */
+/**
+ * user2/123 on ppp0: 3 pings answered and 3 s of iperf3 each way to the
+ * server's tunnel address, then holds (HOLD_UNTIL_HANGUP). With -w, ping
+ * sends until 3 are answered (an emulated network under load may lose one:
+ * checkArchTraffic allows one loss in the first four).
+ */
 export function archTrafficScenario(server: string): string {
   return pptpClientScenario({
     server,
     sessions: [{ user: 'user2', password: '123', unit: 0 }],
     afterUp: [
-      `ping -c 3 -W 5 -I ppp0 ${SERVER_PPP_IP}`,
+      `ping -c 3 -w 20 -I ppp0 ${SERVER_PPP_IP}`,
       `iperf3 -c ${SERVER_PPP_IP} -t 3 -J > "$RESULTS/iperf-up.json"`,
       `iperf3 -c ${SERVER_PPP_IP} -t 3 -R -J > "$RESULTS/iperf-down.json"`,
       HOLD_UNTIL_HANGUP,
@@ -71,7 +76,9 @@ export async function checkArchTraffic(g: Guest, what: string): Promise<ClientLi
   const pppLog = await g.read('ppp0.log');
   assert.match(pppLog, /CHAP authentication succeeded/);
   assert.match(pppLog, /MPPE 128-bit stateless compression enabled/);
-  assert.match(await g.read('afterup.log'), /3 packets transmitted, 3 received/);
+  const after = await g.read('afterup.log');
+  const sent = Number(/(\d+) packets transmitted, 3 received/.exec(after)?.[1]);
+  assert.ok(sent >= 3 && sent <= 4, `3 pings answered of at most 4:\n${after}`);
   for (const dir of ['up', 'down']) {
     const j = JSON.parse(await g.read(`iperf-${dir}.json`)) as { end: { sum_received: { bytes: number; bits_per_second: number } } };
     assert.ok(j.end.sum_received.bytes > 100_000, `iperf3 ${dir} moved ${j.end.sum_received.bytes} bytes`);
@@ -110,7 +117,8 @@ export async function checkMultiSession(
   const addrs = links.map((l) => l?.local);
   assert.equal(new Set(addrs).size, 3, `distinct addresses: ${addrs.join(', ')}`);
   for (const a of addrs) assert.ok(POOL.includes(a!));
-  const sessions = await sessionsOnServer();
+  // This guest's sessions (a failed earlier test may have left its own behind).
+  const sessions = (await sessionsOnServer()).filter((s) => s.client === g.ip || s.client === second);
   assert.equal(sessions.length, 3);
   assert.deepEqual(new Set(sessions.map((s) => s.client)), new Set([g.ip, second]));
   return sessions;
