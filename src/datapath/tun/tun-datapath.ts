@@ -420,7 +420,11 @@ export class TunDatapath implements Datapath {
     const n = r[0]!;
     for (let k = 0, o = 1; k < n; k++, o += 8) {
       this.stats.fastWriteFailed += r[o + 6]!;
-      this.fastCalls[r[o]!]?.fastCounted(r[o + 1]!, r[o + 2]!, r[o + 3]!, r[o + 4]!, r[o + 5]!);
+      try {
+        this.fastCalls[r[o]!]?.fastCounted(r[o + 1]!, r[o + 2]!, r[o + 3]!, r[o + 4]!, r[o + 5]!);
+      } catch (e) {
+        this.packetError(e); // a bug: never out of the poller's callback
+      }
     }
   }
 
