@@ -3,6 +3,10 @@
 //   raw batch → strip IPv4 → demux (source, our call id) → GreCall → PPP
 //   frame → session.onFrame; TUN batch → link.sendIp (MPPE) → sendFrame →
 //   GreCall.send → raw socket.
+// With the addon's fast path (FastRxPort), each raw batch goes to C first:
+// in-order stateless MPPE data of running links is decrypted there straight
+// to the TUN fds, on the calls' own (shared) GRE and MPPE state; the rest
+// takes the path above.
 // Hot path: no allocation beyond payload views, no promise, no log call per
 // packet; the reusable header/IPv4 views live once per datapath.
 import type { Logger } from 'pino';
