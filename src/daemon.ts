@@ -5,7 +5,7 @@ import { writeFileSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { loadConfig, diskFileSystem, type FileSystem, type LoadedConfig } from './config/load.js';
-import { describeEffective, describePppRows } from './config/effective.js';
+import { describeEffective, describePppRows, pppTimerPolicy } from './config/effective.js';
 import { authMethods, mppePolicy } from './config/ppp-options.js';
 import { ConfigErrors, ConfigError } from './util/errors.js';
 import { AddressPool } from './ippool/pool.js';
@@ -56,6 +56,7 @@ export function pppPolicy(cfg: LoadedConfig): PppPolicy {
     idleSeconds: o.idle ?? 0,
     nopcomp: o.nopcomp,
     noaccomp: o.noaccomp,
+    ...pppTimerPolicy(o),
   };
 }
 
@@ -143,17 +144,6 @@ function warnUnsupported(cfg: LoadedConfig, log: Logger): void {
   if (p.vrf) log.warn({ vrf: p.vrf }, 'vrf is not supported yet: listening in the default VRF');
   if (p.delegate) log.warn('delegate: addresses still come from the pool unless chap-secrets pins one');
   if (p.ppp) log.info({ ppp: p.ppp }, 'the ppp directive is ignored: PPP runs inside this process');
-  // Parsed pppd options the engine does not act on yet: never a silent ignore.
-  const o = cfg.ppp;
-  const pending: Array<[string, unknown]> = [
-    ['ipcp-restart', o.ipcpRestart],
-    ['ipcp-max-configure', o.ipcpMaxConfigure], ['ipcp-max-terminate', o.ipcpMaxTerminate], ['ipcp-max-failure', o.ipcpMaxFailure],
-    ['chap-restart', o.chapRestart], ['chap-max-challenge', o.chapMaxChallenge], ['pap-restart', o.papRestart],
-    ['pap-max-authreq', o.papMaxAuthreq], ['pap-timeout', o.papTimeout],
-  ];
-  for (const [name, v] of pending) {
-    if (v !== undefined) log.warn({ component: 'config', option: name, value: v }, `pppd option ${name} is understood but not implemented yet; pppd's default behaviour applies${name.startsWith('ipcp-') ? ' (the lcp-* values apply to IPCP and CCP too)' : ''}`);
-  }
 }
 
 /**

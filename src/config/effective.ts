@@ -4,6 +4,8 @@ import { formatIPv4 } from './ipv4.js';
 import { authMethods, mppePolicy, type PppOptions } from './ppp-options.js';
 import type { PptpdConfig } from './pptpd-conf.js';
 import type { AuthMethod } from '../ppp/auth/types.js';
+import type { FsmConfig } from '../ppp/fsm.js';
+import type { PppPolicy } from '../ppp/types.js';
 
 export interface EffectiveInput {
   pptpd: PptpdConfig;
@@ -37,6 +39,42 @@ export function describeHeaderCompression(ppp: Pick<PppOptions, 'nopcomp' | 'noa
   return `${pfc}, ${acfc} when the client asks`;
 }
 
+/** The PppPolicy fields pppd's ipcp-*, chap-* and pap-* timer options set. */
+export type PppTimerPolicy = Pick<PppPolicy, 'ipcpFsm' | 'chapRestartMs' | 'chapMaxChallenge' | 'papTimeoutMs' | 'papRestartMs' | 'papMaxAuthreq'>;
+
+/**
+ * pppd's ipcp-restart, ipcp-max-*, chap-restart, chap-max-challenge,
+ * pap-timeout, pap-restart and pap-max-authreq as PppPolicy fields (seconds
+ * to ms). Only the options given appear: an empty object leaves the link's
+ * built-in behaviour exactly as it was. Spread it into the policy.
+ */
+export function pppTimerPolicy(o: PppOptions): PppTimerPolicy {
+  const ipcp: Partial<FsmConfig> = {
+    ...(o.ipcpRestart !== undefined && { restartMs: o.ipcpRestart * 1000 }),
+    ...(o.ipcpMaxConfigure !== undefined && { maxConfigure: o.ipcpMaxConfigure }),
+    ...(o.ipcpMaxTerminate !== undefined && { maxTerminate: o.ipcpMaxTerminate }),
+    ...(o.ipcpMaxFailure !== undefined && { maxFailure: o.ipcpMaxFailure }),
+  };
+  return {
+    ...(Object.keys(ipcp).length > 0 && { ipcpFsm: Object.freeze(ipcp) }),
+    ...(o.chapRestart !== undefined && { chapRestartMs: o.chapRestart * 1000 }),
+    ...(o.chapMaxChallenge !== undefined && { chapMaxChallenge: o.chapMaxChallenge }),
+    ...(o.papTimeout !== undefined && { papTimeoutMs: o.papTimeout * 1000 }),
+    ...(o.papRestart !== undefined && { papRestartMs: o.papRestart * 1000 }),
+    ...(o.papMaxAuthreq !== undefined && { papMaxAuthreq: o.papMaxAuthreq }),
+  };
+}
+
+/** The timer options that were given, pppd-style (`ipcp-restart 1, chap-max-challenge 3`), or '' for none. */
+export function describeTimers(o: PppOptions): string {
+  const given: Array<[string, number | undefined]> = [
+    ['ipcp-restart', o.ipcpRestart], ['ipcp-max-configure', o.ipcpMaxConfigure], ['ipcp-max-terminate', o.ipcpMaxTerminate],
+    ['ipcp-max-failure', o.ipcpMaxFailure], ['chap-restart', o.chapRestart], ['chap-max-challenge', o.chapMaxChallenge],
+    ['pap-timeout', o.papTimeout], ['pap-restart', o.papRestart], ['pap-max-authreq', o.papMaxAuthreq],
+  ];
+  return given.filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
 /**
  * The PPP part of the effective configuration as [label, value] rows, in
  * print order: `--check` prints them and pppd's `dump` logs them. The pptpd
@@ -52,6 +90,8 @@ export function describePppRows(c: Pick<PptpdConfig, 'noipparam' | 'debug' | 'lo
   row('WINS', o.wins.length ? o.wins.join(', ') : 'none');
   row('MTU/MRU', `${o.mtu ?? 'default'} / ${o.mru ?? 'default'}`);
   row('LCP echo', o.lcpEchoInterval ? `every ${o.lcpEchoInterval} s, ${o.lcpEchoFailure ?? 0} failures` : 'off');
+  const timers = describeTimers(o);
+  if (timers) row('timers', timers);
   if (o.idle !== undefined) row('idle', `${o.idle} s`);
   row('PFC/ACFC', describeHeaderCompression(o));
   row('compression', 'VJ, BSD-Compress, Deflate, MPPC: never negotiated');

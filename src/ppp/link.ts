@@ -74,6 +74,56 @@ function fsmConfigFor(tuning: Partial<FsmConfig> | undefined): FsmConfig {
 }
 
 /**
+ * IPCP's automaton: the link's FSM config with the policy's ipcp-* values on
+ * top. One merged object per (base, policy.ipcpFsm) pair: every link of a
+ * policy shares it.
+ */
+const ipcpConfigs = new WeakMap<FsmConfig, WeakMap<object, FsmConfig>>();
+
+function ipcpConfigFor(base: FsmConfig, over: Readonly<Partial<FsmConfig>> | undefined): FsmConfig {
+  if (!over) return base;
+  let byOver = ipcpConfigs.get(base);
+  if (!byOver) {
+    byOver = new WeakMap();
+    ipcpConfigs.set(base, byOver);
+  }
+  let c = byOver.get(over);
+  if (!c) {
+    c = Object.freeze({
+      restartMs: over.restartMs ?? base.restartMs,
+      maxConfigure: over.maxConfigure ?? base.maxConfigure,
+      maxTerminate: over.maxTerminate ?? base.maxTerminate,
+      maxFailure: over.maxFailure ?? base.maxFailure,
+    });
+    byOver.set(over, c);
+  }
+  return c;
+}
+
+/** The CHAP/PAP retransmission defaults (pppd chap-new.c, upap.c): 3 s, 10 sends. */
+const AUTH_RESTART_MS = 3000;
+const AUTH_MAX_TRANSMITS = 10;
+
+/**
+ * How long the authentication phase may last for a method. Absent pppd
+ * options keep policy.authTimeoutMs. pap-timeout replaces it for PAP (0 = no
+ * limit). With chap-restart / chap-max-challenge (or pap-restart /
+ * pap-max-authreq on the client) it is stretched to one interval beyond the
+ * last retransmission, so the send limit, not this guard, ends a silent peer.
+ */
+export function authPhaseTimeoutMs(policy: PppPolicy, method: AuthMethod, role: 'server' | 'client'): number {
+  if (method === 'pap') {
+    if (role === 'server') return policy.papTimeoutMs ?? policy.authTimeoutMs;
+    if (policy.papRestartMs === undefined && policy.papMaxAuthreq === undefined) return policy.authTimeoutMs;
+    const restart = policy.papRestartMs ?? AUTH_RESTART_MS;
+    return Math.max(policy.authTimeoutMs, restart * ((policy.papMaxAuthreq ?? AUTH_MAX_TRANSMITS) + 1));
+  }
+  if (role === 'client' || (policy.chapRestartMs === undefined && policy.chapMaxChallenge === undefined)) return policy.authTimeoutMs;
+  const restart = policy.chapRestartMs ?? AUTH_RESTART_MS;
+  return Math.max(policy.authTimeoutMs, restart * ((policy.chapMaxChallenge ?? AUTH_MAX_TRANSMITS) + 1));
+}
+
+/**
  * The link's log lines carry `component: "ppp"`. A pino child logger per
  * link would cost its own hidden class and turn the session's logger into a
  * prototype (~0.4 KB a session); the binding goes first in each line's merge
@@ -147,7 +197,9 @@ class LinkAuthContext implements AuthenticatorContext {
   get random(): RandomSource { return this.link.o.random; }
   get log(): PppLog { return this.link.log; }
   get maxRetries(): number { return this.link.policy.maxAuthRetries; }
-  get timeoutMs(): number { return this.link.policy.authTimeoutMs; }
+  get timeoutMs(): number { return this.link.authTimeoutMs; }
+  get restartMs(): number | undefined { return this.proto === PROTO_CHAP ? this.link.policy.chapRestartMs : undefined; }
+  get maxTransmits(): number | undefined { return this.proto === PROTO_CHAP ? this.link.policy.chapMaxChallenge : undefined; }
   send(p: Uint8Array): void { this.link.sendControl(this.proto, p); }
   done(out: AuthOutcome): void { this.link.guard(() => this.link.authDone(out)); }
 }
@@ -647,6 +699,11 @@ export class PppLink {
     this.syncFastRx();
   }
 
+  /** @internal The authentication phase's limit for the method in use (0 = none). */
+  get authTimeoutMs(): number {
+    return authPhaseTimeoutMs(this.policy, this.authMethodUsed === 'none' ? 'mschapv2' : this.authMethodUsed, this.role);
+  }
+
   private startAuth(method: AuthMethod): void {
     this.phase = 'authenticate';
     this.authMethodUsed = method;
@@ -668,13 +725,16 @@ export class PppLink {
       clock: this.clock,
       random: this.o.random,
       send: (p) => this.sendControl(proto, p),
+      ...(method === 'pap' && { restartMs: this.policy.papRestartMs, maxTransmits: this.policy.papMaxAuthreq }),
       done: (out) => this.guard(() => this.authDone(out.ok ? { ok: true, user: cred.user, keys: out.keys } : out)),
     });
   }
 
   /** The link's own guard; the authenticator's timer normally fires first (it was armed first). */
   private armAuthTimer(): void {
-    this.authTimer = this.clock.setTimer(this.policy.authTimeoutMs, () => {
+    const ms = this.authTimeoutMs;
+    if (ms <= 0) return; // pap-timeout 0: no limit
+    this.authTimer = this.clock.setTimer(ms, () => {
       this.authTimer = null;
       if (!this.authFinished) this.fail('authentication timed out');
     });
@@ -717,7 +777,7 @@ export class PppLink {
     this.ipcp = new Ipcp(
       {
         role: this.role, local: this.local, peer: this.peer, ...servedAddresses(policy),
-        clock: this.clock, fsm: this.fsmCfg,
+        clock: this.clock, fsm: ipcpConfigFor(this.fsmCfg, policy.ipcpFsm),
       },
       new IpcpLinkHost(this),
     );

@@ -4,6 +4,7 @@ import type { AuthBackend, SecretEntry } from '../auth/types.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 import type { AuthMethod } from './auth/types.js';
+import type { FsmConfig } from './fsm.js';
 
 export type { AuthMethod };
 
@@ -45,6 +46,25 @@ export interface PppPolicy {
   nopcomp?: boolean;
   /** pppd `noaccomp`: Configure-Reject the peer's ACFC (absent = accept it). */
   noaccomp?: boolean;
+  /**
+   * pppd ipcp-restart / ipcp-max-configure / -max-terminate / -max-failure:
+   * IPCP's automaton only. A field left out keeps the value LCP and CCP use
+   * (the link's FSM tuning: lcp-* or the built-in defaults).
+   */
+  ipcpFsm?: Readonly<Partial<FsmConfig>>;
+  /** pppd chap-restart, in ms: resend an unanswered Challenge after this (absent = 3000). */
+  chapRestartMs?: number;
+  /** pppd chap-max-challenge: Challenges sent before giving up (absent = 10). */
+  chapMaxChallenge?: number;
+  /**
+   * pppd pap-timeout, in ms: how long the peer may take to authenticate
+   * itself with PAP; 0 = no limit (absent = authTimeoutMs).
+   */
+  papTimeoutMs?: number;
+  /** pppd pap-restart, in ms (client role): resend an unanswered Authenticate-Request after this (absent = 3000). */
+  papRestartMs?: number;
+  /** pppd pap-max-authreq (client role): Authenticate-Requests sent before giving up (absent = 10). */
+  papMaxAuthreq?: number;
 }
 
 /**

@@ -1,5 +1,6 @@
 // The authenticator side of the CHAP family (pppd chap-new.c): send a
-// Challenge, retransmit it every 3 s (at most 10 times), check the Response
+// Challenge, retransmit it every 3 s (at most 10 times; pppd chap-restart and
+// chap-max-challenge change both through the context), check the Response
 // against the secret from the back-end, answer Success or Failure, allow
 // ctx.maxRetries failed responses, give up after ctx.timeoutMs. The variants
 // (MD5, MS-CHAP, MS-CHAPv2) only compute and verify values.
@@ -57,10 +58,12 @@ export class ChapAuthenticator implements Authenticator {
 
   start(): void {
     if (this.phase !== 'idle' || this.stopped) return;
-    this.deadline = this.ctx.clock.setTimer(this.ctx.timeoutMs, () => {
-      this.deadline = undefined;
-      this.finish({ ok: false, reason: 'authentication timed out' });
-    });
+    if (this.ctx.timeoutMs > 0) {
+      this.deadline = this.ctx.clock.setTimer(this.ctx.timeoutMs, () => {
+        this.deadline = undefined;
+        this.finish({ ok: false, reason: 'authentication timed out' });
+      });
+    }
     this.id = this.ctx.random(1)[0];
     this.newChallenge();
   }
@@ -169,14 +172,15 @@ export class ChapAuthenticator implements Authenticator {
   private sendChallenge(): void {
     this.retransmit = undefined;
     if (this.stopped || this.phase !== 'challenging') return;
-    if (this.xmits >= MAX_CHALLENGES) {
-      this.finish({ ok: false, reason: `no response to ${MAX_CHALLENGES} challenges` });
+    const max = this.ctx.maxTransmits ?? MAX_CHALLENGES;
+    if (this.xmits >= max) {
+      this.finish({ ok: false, reason: `no response to ${max} challenge${max === 1 ? '' : 's'}` });
       return;
     }
     this.xmits++;
     const name = Buffer.from(this.ctx.serverName, 'utf8');
     this.ctx.send(encodeChapValue(CHAP_CHALLENGE, this.id, this.challenge, name));
-    this.retransmit = this.ctx.clock.setTimer(CHALLENGE_INTERVAL_MS, () => this.sendChallenge());
+    this.retransmit = this.ctx.clock.setTimer(this.ctx.restartMs ?? CHALLENGE_INTERVAL_MS, () => this.sendChallenge());
   }
 
   private finish(outcome: Parameters<AuthenticatorContext['done']>[0]): void {

@@ -1,7 +1,8 @@
 // PAP (RFC 1334 §2). Authenticate-Request: code 1, id, length, peer-id-len,
 // peer-id, passwd-len, passwd; Ack (2) / Nak (3): msg-len, msg. The
-// authenticator just waits for requests; the peer sends its request at once
-// and every 3 s until answered (pppd upap.c).
+// authenticator just waits for requests (at most ctx.timeoutMs: pppd
+// pap-timeout, 0 = no limit); the peer sends its request at once and every
+// 3 s until answered (pppd upap.c; pap-restart, pap-max-authreq).
 import type { SecretEntry } from '../../auth/types.js';
 import type { Timer } from '../../util/clock.js';
 import { ProtocolError } from '../../util/errors.js';
@@ -84,6 +85,7 @@ export class PapAuthenticator implements Authenticator {
   start(): void {
     if (this.phase !== 'idle' || this.stopped) return;
     this.phase = 'waiting';
+    if (this.ctx.timeoutMs <= 0) return; // pap-timeout 0: wait as long as the link lasts
     this.deadline = this.ctx.clock.setTimer(this.ctx.timeoutMs, () => {
       this.deadline = undefined;
       this.finish({ ok: false, reason: 'authentication timed out' });
@@ -199,13 +201,14 @@ export class PapPeer implements PeerAuthenticator {
   private transmit(): void {
     this.timer = undefined;
     if (this.finished) return;
-    if (this.sent >= PAP_MAX_REQUESTS) {
+    const max = this.ctx.maxTransmits ?? PAP_MAX_REQUESTS;
+    if (this.sent >= max) {
       this.finished = true;
-      this.ctx.done({ ok: false, reason: `no answer to ${PAP_MAX_REQUESTS} PAP requests` });
+      this.ctx.done({ ok: false, reason: `no answer to ${max} PAP request${max === 1 ? '' : 's'}` });
       return;
     }
     this.sent++;
     this.ctx.send(this.request);
-    this.timer = this.ctx.clock.setTimer(PAP_RETRANSMIT_MS, () => this.transmit());
+    this.timer = this.ctx.clock.setTimer(this.ctx.restartMs ?? PAP_RETRANSMIT_MS, () => this.transmit());
   }
 }

@@ -37,8 +37,12 @@ export interface AuthenticatorContext {
   send(packet: Uint8Array): void;
   /** Failed responses allowed before giving up (MS-CHAPv2 R=1 retries). */
   maxRetries: number;
-  /** The whole authentication must finish within this time. */
+  /** The whole authentication must finish within this time; 0 = no limit (pppd pap-timeout 0). */
   timeoutMs: number;
+  /** CHAP: resend an unanswered Challenge after this many ms (pppd chap-restart; absent = 3000). */
+  restartMs?: number;
+  /** CHAP: Challenges sent for one challenge value before giving up (pppd chap-max-challenge; absent = 10). */
+  maxTransmits?: number;
   /** Called exactly once. */
   done(outcome: AuthOutcome): void;
 }
@@ -59,6 +63,10 @@ export interface PeerAuthContext {
   clock: Clock;
   random: RandomSource;
   send(packet: Uint8Array): void;
+  /** PAP: resend an unanswered Authenticate-Request after this many ms (pppd pap-restart; absent = 3000). */
+  restartMs?: number;
+  /** PAP: Authenticate-Requests sent before giving up (pppd pap-max-authreq; absent = 10). */
+  maxTransmits?: number;
   done(outcome: { ok: true; keys?: MppeKeyMaterial } | { ok: false; reason: string }): void;
 }
 
