@@ -14,6 +14,7 @@ import { AuthThrottle, throttleConfigFrom } from './auth/throttle.js';
 import { ControlServer } from './control/server.js';
 import { MgmtServer } from './mgmt/server.js';
 import { PppScripts } from './scripts/ppp-scripts.js';
+import { WtmpWriter } from './scripts/wtmp.js';
 import type { SessionScripts } from './session/types.js';
 import { ProxyArp } from './datapath/proxy-arp.js';
 import { systemClock } from './util/clock.js';
@@ -140,7 +141,6 @@ function sources(cli: CliOptions): { sources: Sources; demoPassword?: string } {
 function warnUnsupported(cfg: LoadedConfig, log: Logger): void {
   const p = cfg.pptpd;
   if (p.bcrelay) log.warn({ bcrelay: p.bcrelay }, 'bcrelay is not supported yet: broadcasts are not relayed');
-  if (p.logwtmp) log.warn('logwtmp is not supported yet: no wtmp records are written');
   if (p.vrf) log.warn({ vrf: p.vrf }, 'vrf is not supported yet: listening in the default VRF');
   if (p.delegate) log.warn('delegate: addresses still come from the pool unless chap-secrets pins one');
   if (p.ppp) log.info({ ppp: p.ppp }, 'the ppp directive is ignored: PPP runs inside this process');
@@ -225,6 +225,8 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
       proxyArp.remove(s.peer, { sessionId: s.sessionId, user: s.user, ifname: s.ifname });
     },
   };
+  // poptop `logwtmp` / -w: read at start, as pptpd passes the plugin to pppd only then.
+  const wtmp = cfg.pptpd.logwtmp ? new WtmpWriter({ log }) : undefined;
   const throttle = new AuthThrottle(throttleConfigFrom(cfg.pptpd.robust), clock, log);
   const manager = new SessionManager({
     config: {
@@ -246,6 +248,7 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
     log,
     scripts: hooks,
     throttle,
+    ...(wtmp && { wtmp }),
   });
   const server = new ControlServer({
     ...(cfg.pptpd.listen.length > 0 && { listen: cfg.pptpd.listen }),
@@ -276,6 +279,9 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
       throttle.reconfigure(throttleConfigFrom(next.pptpd.robust));
       if (next.pptpd.localip !== current.pptpd.localip || next.pptpd.remoteip !== current.pptpd.remoteip) {
         main.warn('localip/remoteip changed: the new pool applies after a restart');
+      }
+      if (next.pptpd.logwtmp !== cfg.pptpd.logwtmp) {
+        main.warn({ logwtmp: next.pptpd.logwtmp }, 'logwtmp changed: applies after a restart');
       }
       current = next;
       main.info({ sessions: manager.size }, 'configuration reloaded; sessions kept');
@@ -316,6 +322,7 @@ export async function startDaemon(cli: CliOptions): Promise<Daemon> {
       // Sessions first: clients get LCP Terminate, CDN and StopCCRQ while
       // their control connections are still open.
       await manager.shutdown();
+      await wtmp?.flush(); // the sessions' logout records reach wtmp before we exit
       await server.stop().catch((e: Error) => main.warn({ err: e.message }, 'closing the listener'));
       await mgmt.stop().catch(() => undefined);
       await datapath.close().catch((e: Error) => main.warn({ err: e.message }, 'closing the datapath'));

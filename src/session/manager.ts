@@ -81,6 +81,16 @@ export interface SessionManagerOptions {
   wallClock?: () => number;
   /** Back-off after failed authentications (auth/throttle.ts); none = answer at once. */
   throttle?: AuthThrottle;
+  /** poptop `logwtmp`: given only when it is on (scripts/wtmp.ts WtmpWriter). */
+  wtmp?: SessionWtmp;
+}
+
+/** wtmp records at the points pptpd-logwtmp writes them (pppd's ip-up / ip-down notifiers). */
+export interface SessionWtmp {
+  /** Interface up: line = ifname, user = authenticated name, host = client's outer address. */
+  login(line: string, user: string, host: string): void;
+  /** Teardown of a session whose login was written. */
+  logout(line: string): void;
 }
 
 /** A call that ends after this long without a single GRE frame from the client gets a hint in its down line. */
@@ -125,6 +135,9 @@ export class SessionManager {
   private readonly createLink: (o: LinkOptions & LinkTuning) => SessionLink;
   private readonly wallClock: () => number;
   private readonly throttle: AuthThrottle | undefined;
+  private readonly wtmp: SessionWtmp | undefined;
+  /** Sessions whose wtmp login was written: they owe a logout. */
+  private readonly wtmpOpen = new WeakSet<Session>();
 
   private readonly sessions = new Map<string, Session>();
   private idleTimer: Timer | undefined;
@@ -148,6 +161,7 @@ export class SessionManager {
     this.createLink = o.createLink ?? ((lo) => new PppLink(lo));
     this.wallClock = o.wallClock ?? Date.now;
     this.throttle = o.throttle;
+    this.wtmp = o.wtmp;
   }
 
   /** Sessions that exist (not yet torn down). */
@@ -491,6 +505,9 @@ export class SessionManager {
         s.lastActive = s.upMono;
         this.stats.up++;
         this.armIdleSweep();
+        if (this.wtmp && this.wtmpCall(s, () => this.wtmp!.login(ifname, s.user, s.clientAddress))) {
+          this.wtmpOpen.add(s);
+        }
         if (this.scripts) {
           s.ipUpRan = true;
           const scripts = this.scripts;
@@ -518,6 +535,17 @@ export class SessionManager {
         this.end(s, `interface setup failed: ${(e as Error).message}`, 'admin');
       },
     );
+  }
+
+  /** wtmp is bookkeeping: a failure there never touches the session. */
+  private wtmpCall(s: Session, f: () => void): boolean {
+    try {
+      f();
+      return true;
+    } catch (e) {
+      s.log.warn({ err: (e as Error).message }, 'wtmp record failed');
+      return false;
+    }
   }
 
   private scriptSession(s: Session, c?: DatapathCounters): ScriptSession {
@@ -610,6 +638,10 @@ export class SessionManager {
   private async finish(s: Session): Promise<void> {
     const c = s.final!;
     if (s.attaching) await s.attaching.catch(() => {});
+    if (this.wtmp && this.wtmpOpen.has(s)) {
+      this.wtmpOpen.delete(s);
+      this.wtmpCall(s, () => this.wtmp!.logout(s.ifname));
+    }
     if (s.ipUpRan && this.scripts) {
       await s.ipUp;
       try {
