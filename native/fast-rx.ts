@@ -6,37 +6,13 @@
 // run() on every raw batch before its own loop; packets the fast path took
 // have their arena length set to 0.
 import { loadNative, type FastRxTable, type NativeAddon } from './index.js';
+import type { FastRxEntry } from '../src/datapath/tun/ports.js';
 
-/** One call's registration: who it is, where its packets go, and its shared state. */
-export interface FastRxEntry {
-  /** Outer IPv4 source, host-order uint32 (as rxArena().sources). */
-  src: number;
-  /** Our call id (the low half of the GRE key). */
-  callId: number;
-  /** The call's TUN fd (one write per IPv4 packet). Remove the entry before closing it. */
-  fd: number;
-  /** GreCall.rxState (8+ words, GRX_* layout of src/gre/engine.ts). */
-  gre: Uint32Array;
-  /** The stateless MppeCodec's state array (src/crypto/mppe-cipher.ts layout). */
-  mppe: Uint8Array;
-  /** Offset of the receive direction record in `mppe` (≥ 8). */
-  rxDir: number;
-  /** Offset of the receive history in `mppe` (≥ 8), histSlots × 20 bytes. */
-  hist: number;
-  histSlots: number;
-  /** PppLink's rxMax: longest MPPE payload accepted (1..65535). */
-  rxMax: number;
-}
-
-/** Words of one report record: [id, frames, frameBytes, ipPackets, ipBytes, dropped, writeFailed, 0]. */
-export const FASTRX_RECORD_WORDS = 8;
-export const FASTRX_ID = 0;
-export const FASTRX_FRAMES = 1;
-export const FASTRX_FRAME_BYTES = 2;
-export const FASTRX_IP_PACKETS = 3;
-export const FASTRX_IP_BYTES = 4;
-export const FASTRX_DROPPED = 5;
-export const FASTRX_WRITE_FAILED = 6;
+// The entry and the report layout are the datapath's port contract (ports.ts): one definition.
+export {
+  FASTRX_DROPPED, FASTRX_FRAME_BYTES, FASTRX_FRAMES, FASTRX_ID, FASTRX_IP_BYTES, FASTRX_IP_PACKETS,
+  FASTRX_RECORD_WORDS, FASTRX_WRITE_FAILED, type FastRxEntry,
+} from '../src/datapath/tun/ports.js';
 
 export class FastRx {
   /**

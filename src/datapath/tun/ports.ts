@@ -26,16 +26,44 @@ export interface RawGrePort {
  */
 export interface FastRxPort {
   /** Registers a call's shared receive state; returns its id. */
-  add(e: {
-    src: number; callId: number; fd: number; gre: Uint32Array; mppe: Uint8Array;
-    rxDir: number; hist: number; histSlots: number; rxMax: number;
-  }): number;
+  add(e: FastRxEntry): number;
   remove(id: number): boolean;
   /** Handles what it can of the batch; handled packets get lengths[i] = 0. Returns how many. */
   run(batch: PacketBatchView): number;
-  /** After run(): report[0] records of 8 words [id, frames, frameBytes, ipPackets, ipBytes, dropped, writeFailed, 0] from report[1]. */
+  /** After run(): report[0] records of FASTRX_RECORD_WORDS words (FASTRX_*) from report[1]. */
   readonly report: Uint32Array;
 }
+
+/** One call's registration: who it is, where its packets go, and its shared state. */
+export interface FastRxEntry {
+  /** Outer IPv4 source, host-order uint32 (as rxArena().sources). */
+  src: number;
+  /** Our call id (the low half of the GRE key). */
+  callId: number;
+  /** The call's TUN fd (one write per IPv4 packet). Remove the entry before closing it. */
+  fd: number;
+  /** GreCall.rxState (8+ words, GRX_* layout of src/gre/engine.ts). */
+  gre: Uint32Array;
+  /** The stateless MppeCodec's state array (src/crypto/mppe-cipher.ts layout). */
+  mppe: Uint8Array;
+  /** Offset of the receive direction record in `mppe` (≥ 8). */
+  rxDir: number;
+  /** Offset of the receive history in `mppe` (≥ 8), histSlots × 20 bytes. */
+  hist: number;
+  histSlots: number;
+  /** PppLink's rxMax: longest MPPE payload accepted (1..65535). */
+  rxMax: number;
+}
+
+/** Words of one report record: [id, frames, frameBytes, ipPackets, ipBytes, dropped, writeFailed, 0]. */
+export const FASTRX_RECORD_WORDS = 8;
+export const FASTRX_ID = 0;
+export const FASTRX_FRAMES = 1;
+export const FASTRX_FRAME_BYTES = 2;
+export const FASTRX_IP_PACKETS = 3;
+export const FASTRX_IP_BYTES = 4;
+export const FASTRX_DROPPED = 5;
+export const FASTRX_WRITE_FAILED = 6;
 
 /** One TUN interface (pppN). Closing it removes the interface. */
 export interface TunPort {

@@ -26,7 +26,10 @@ import type {
 } from '../types.js';
 import type { FastRxLink, IpSink } from '../../ppp/types.js';
 import { parseIpv4 } from './ipv4.js';
-import type { FastRxPort, PacketBatchView, RawGrePort, TunAsyncOpener, TunOpener, TunPort } from './ports.js';
+import {
+  FASTRX_DROPPED, FASTRX_FRAME_BYTES, FASTRX_FRAMES, FASTRX_ID, FASTRX_IP_BYTES, FASTRX_IP_PACKETS, FASTRX_RECORD_WORDS,
+  FASTRX_WRITE_FAILED, type FastRxPort, type PacketBatchView, type RawGrePort, type TunAsyncOpener, type TunOpener, type TunPort,
+} from './ports.js';
 
 export interface TunDatapathOptions {
   clock: Clock;
@@ -422,10 +425,12 @@ export class TunDatapath implements Datapath {
     this.demux.stats.dispatched += handled;
     const r = fast.report;
     const n = r[0]!;
-    for (let k = 0, o = 1; k < n; k++, o += 8) {
-      this.stats.fastWriteFailed += r[o + 6]!;
+    for (let k = 0, o = 1; k < n; k++, o += FASTRX_RECORD_WORDS) {
+      this.stats.fastWriteFailed += r[o + FASTRX_WRITE_FAILED]!;
       try {
-        this.fastCalls[r[o]!]?.fastCounted(r[o + 1]!, r[o + 2]!, r[o + 3]!, r[o + 4]!, r[o + 5]!);
+        this.fastCalls[r[o + FASTRX_ID]!]?.fastCounted(
+          r[o + FASTRX_FRAMES]!, r[o + FASTRX_FRAME_BYTES]!, r[o + FASTRX_IP_PACKETS]!, r[o + FASTRX_IP_BYTES]!, r[o + FASTRX_DROPPED]!,
+        );
       } catch (e) {
         this.packetError(e); // a bug: never out of the poller's callback
       }
